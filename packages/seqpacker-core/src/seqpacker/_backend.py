@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from types import ModuleType
 
 ENV_VAR = "SEQPACKER_BACKEND"
-_MODULES = {"cython": "seqpacker._cython._kernels", "python": "seqpacker._reference"}
+_MODULES = {"cython": "seqpacker._cython", "python": "seqpacker._reference"}
 _loaded: dict[str, ModuleType] = {}
 
 

@@ -1,6 +1,6 @@
 """The pure-Python backend: the reference kernels behind the kernel interface.
 
-The kernel interface (the same names exist in ``seqpacker._cython._kernels``):
+The kernel interface (the same names exist in the ``seqpacker._cython`` package):
 
 - ``first_invalid_length(lengths, capacity) -> int``: index of the first length outside
   ``[1, capacity]``, or -1.
