@@ -87,7 +87,7 @@ class Lengths:
 def read_lengths(path: str, column: str | None) -> Lengths:
     """The lengths in ``path`` ('-' is stdin), chosen by its suffix; see ``seqpacker pack -h``."""
     if path == "-":
-        return parse_text(sys.stdin, "<stdin>")
+        return parse_text(getattr(sys.stdin, "buffer", sys.stdin), "<stdin>")
     file = Path(path)
     if not file.is_file():
         raise CliError(f"{path}: no such file")
@@ -103,24 +103,25 @@ def read_lengths(path: str, column: str | None) -> Lengths:
         return parse_text(stream, path)
 
 
-def open_text(file: Path, name: str) -> IO[str]:
+def open_text(file: Path, name: str) -> IO[bytes]:
+    """The file in binary: lines are decoded one by one so a bad byte names its line."""
     try:
-        return file.open(encoding="utf-8")
+        return file.open("rb")
     except OSError as error:
         raise CliError(f"{name}: cannot open ({error.strerror})") from None
 
 
-def _text_lines(stream: Iterable[str], name: str) -> Iterator[tuple[int, str]]:
-    """(1-based line number, stripped text) of every line; a non-UTF-8 file is an error."""
-    number = 0
-    try:
-        for number, line in enumerate(stream, start=1):
-            yield number, line.strip()
-    except UnicodeDecodeError:
-        raise CliError(f"{name} line {number + 1}: not UTF-8 text") from None
+def _text_lines(stream: Iterable[str | bytes], name: str) -> Iterator[tuple[int, str]]:
+    """(1-based line number, stripped text) of every line; a non-UTF-8 line is an error."""
+    for number, raw in enumerate(stream, start=1):
+        try:
+            text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError:
+            raise CliError(f"{name} line {number}: not UTF-8 text") from None
+        yield number, text.strip()
 
 
-def parse_text(stream: Iterable[str], name: str) -> Lengths:
+def parse_text(stream: Iterable[str | bytes], name: str) -> Lengths:
     """One integer per line; blank lines and lines starting with '#' are skipped."""
     values: list[int] = []
     lines: list[int] = []
@@ -140,7 +141,7 @@ def parse_text(stream: Iterable[str], name: str) -> Lengths:
     return Lengths(np.array(values, dtype=np.int64), name, "line", np.array(lines, np.int64))
 
 
-def parse_jsonl(stream: Iterable[str], name: str, column: str | None) -> Lengths:
+def parse_jsonl(stream: Iterable[str | bytes], name: str, column: str | None) -> Lengths:
     """One JSON object per line; the length is the int in ``column`` or the size of its list."""
     values: list[int] = []
     lines: list[int] = []
