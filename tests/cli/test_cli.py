@@ -335,6 +335,32 @@ def test_progress_line_on_a_terminal(monkeypatch):
     assert terminal.getvalue() == ""
 
 
+def test_progress_uses_tqdm_when_installed(monkeypatch):
+    pytest.importorskip("tqdm")
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert list(cli.progress(range(4), 4, "packing", enabled=True)) == list(range(4))
+    assert "packing" in terminal.getvalue()
+
+
+def test_no_progress_when_stderr_is_redirected(monkeypatch):
+    redirected = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", redirected)
+    assert list(cli.progress(range(4), 4, "packing", enabled=True)) == list(range(4))
+    assert redirected.getvalue() == ""
+
+
+def test_commands_show_progress_on_a_terminal(capsys, monkeypatch, lengths_txt):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, _, err = run(capsys, "compare", lengths_txt, "-c", "1024")
+    assert code == 0
+    assert "packing: 0/11" in err
+    code, _, err = run(capsys, "compare", lengths_txt, "-c", "1024", "--no-progress")
+    assert code == 0
+    assert err == ""
+
+
 # ---------------------------------------------------------------------------------------------
 # error paths: each names the file and the line, row, index or value that is wrong
 
@@ -495,11 +521,11 @@ def test_bad_outputs_are_refused_before_packing(capsys, tmp_path, lengths_txt):
     assert f"{unwritable}: cannot write" in fail(
         capsys, "pack", lengths_txt, "-c", "1024", "-o", str(unwritable)
     )
-    pytest.importorskip("matplotlib")
     jpeg = tmp_path / "plot.jpg"
     assert f"{jpeg}: the plot must be a .png file" in fail(
         capsys, "compare", lengths_txt, "-c", "1024", "--plot", str(jpeg)
     )
+    pytest.importorskip("matplotlib")
     hidden = tmp_path / "missing-folder" / "plot.png"
     assert f"{hidden}: cannot write" in fail(
         capsys, "compare", lengths_txt, "-c", "1024", "--plot", str(hidden)

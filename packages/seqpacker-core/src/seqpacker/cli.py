@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 import textwrap
-import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -43,7 +42,11 @@ class CliError(Exception):
 
 
 def progress(items: Iterable[T], total: int, description: str, enabled: bool) -> Iterator[T]:
-    if not enabled:
+    """Yield ``items`` while showing progress on stderr, only when stderr is a terminal.
+
+    Logs and pipes stay clean: nothing is written when stderr is redirected.
+    """
+    if not (enabled and sys.stderr.isatty()):
         yield from items
         return
     try:
@@ -53,18 +56,13 @@ def progress(items: Iterable[T], total: int, description: str, enabled: bool) ->
     if tqdm is not None:
         yield from tqdm(items, total=total, desc=description, file=sys.stderr, leave=False)
         return
-    interactive = sys.stderr.isatty()
     step = max(1, total // 100)
     for done, item in enumerate(items):
-        if interactive and done % step == 0:
+        if done % step == 0:
             print(f"\r{description}: {done}/{total}", end="", file=sys.stderr, flush=True)
         yield item
-    if interactive:
-        print(
-            "\r" + " " * (len(description) + 2 * len(str(total)) + 3) + "\r",
-            end="",
-            file=sys.stderr,
-        )
+    blank = " " * (len(description) + 2 * len(str(total)) + 3)
+    print(f"\r{blank}\r", end="", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,10 +410,10 @@ def comparison_table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def plot_comparison(
-    results: Sequence[PackResult], lengths: np.ndarray, path: str, title: str
-) -> None:
-    """A PNG: the length histogram, then each strategy's distribution of bin fill."""
+def pyplot_for(path: str) -> Any:
+    """matplotlib.pyplot drawing to files, after checking that ``path`` is a PNG."""
+    if Path(path).suffix.lower() != ".png":
+        raise CliError(f"{path}: the plot must be a .png file")
     try:
         import matplotlib
 
@@ -423,8 +421,14 @@ def plot_comparison(
         import matplotlib.pyplot as plt
     except ImportError:
         raise CliError("--plot needs matplotlib: pip install 'seqpacker-core[plot]'") from None
-    if Path(path).suffix.lower() != ".png":
-        raise CliError(f"{path}: the plot must be a .png file")
+    return plt
+
+
+def plot_comparison(
+    results: Sequence[PackResult], lengths: np.ndarray, path: str, title: str
+) -> None:
+    """A PNG: the length histogram, then each strategy's distribution of bin fill."""
+    plt = pyplot_for(path)
     capacity = results[0].capacity
     columns = 4
     rows = -(-(len(results) + 1) // columns)
@@ -457,6 +461,8 @@ def plot_comparison(
 
 def show_comparison(lengths: Lengths, capacity: int, args: argparse.Namespace, title: str) -> None:
     strategies = parse_strategy_list(args.strategies)
+    if args.plot:
+        pyplot_for(args.plot)  # a bad plot path or missing matplotlib fails before packing
     check_lengths(lengths, capacity)
     results = compare(lengths.values, capacity, strategies, args.seed, args.progress)
     rows = comparison_rows(results)
@@ -621,7 +627,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    started = time.perf_counter()
     try:
         status: int = args.handler(args)
     except CliError as error:
@@ -630,8 +635,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
-    if args.progress and time.perf_counter() - started > 5.0:
-        print(f"done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return status
 
 
