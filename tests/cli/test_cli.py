@@ -391,6 +391,7 @@ def test_bad_stdin_names_stdin(capsys, monkeypatch):
 def test_missing_file_and_non_utf8_text(capsys, tmp_path):
     missing = tmp_path / "nope.txt"
     assert f"{missing}: no such file" in fail(capsys, "pack", str(missing), "-c", "8")
+    assert f"{tmp_path}: not a file" in fail(capsys, "pack", str(tmp_path), "-c", "8")
     binary = tmp_path / "l.txt"
     binary.write_bytes(b"4\n5\n\xff\xfe\n")
     assert f"{binary} line 3: not UTF-8 text" in fail(capsys, "pack", str(binary), "-c", "8")

@@ -87,8 +87,10 @@ def read_lengths(path: str, column: str | None) -> Lengths:
     if path == "-":
         return parse_text(getattr(sys.stdin, "buffer", sys.stdin), "<stdin>")
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise CliError(f"{path}: no such file")
+    if not file.is_file():
+        raise CliError(f"{path}: not a file")
     suffix = file.suffix.lower()
     if suffix == ".npy":
         return read_npy(file, path)
@@ -226,7 +228,10 @@ def read_parquet(file: Path, name: str, column: str | None) -> Lengths:
 
 
 def check_lengths(lengths: Lengths, capacity: int) -> None:
-    """Fail on the first length the core would refuse, naming its line, row or index."""
+    """Fail on the first length the core would refuse, naming its line, row or index.
+
+    The core's own error names an index into the array; a file's user needs the line.
+    """
     if lengths.values.size == 0:
         raise CliError(f"{lengths.source}: no lengths found")
     bad = np.flatnonzero((lengths.values <= 0) | (lengths.values > capacity))
@@ -260,14 +265,15 @@ def write_bins(result: PackResult, path: str, show_progress: bool) -> None:
     try:
         if file.suffix.lower() == ".npz":
             items_flat, bin_offsets = result.pack_flat()
-            np.savez(
-                file,
-                items_flat=items_flat,
-                bin_offsets=bin_offsets,
-                lengths=result.lengths,
-                capacity=np.int64(result.capacity),
-                strategy=np.str_(result.strategy),
-            )
+            with file.open("wb") as handle:  # a handle: np.savez would append ".npz" to ".NPZ"
+                np.savez(
+                    handle,
+                    items_flat=items_flat,
+                    bin_offsets=bin_offsets,
+                    lengths=result.lengths,
+                    capacity=np.int64(result.capacity),
+                    strategy=np.str_(result.strategy),
+                )
             return
         ids = result.items_flat.tolist()
         sizes = result.lengths[result.items_flat].tolist()
