@@ -505,6 +505,8 @@ def run_demo(args: argparse.Namespace) -> int:
         print(f"{lengths.values.size:,} sequences, {total:,} tokens, capacity {args.capacity:,}")
         print()
     show_comparison(lengths, args.capacity, args, f"demo: stdlib files, capacity {args.capacity:,}")
+    if not args.json:
+        print("\nYour own data: seqpacker compare LENGTHS --capacity N --plot compare.png")
     return 0
 
 
@@ -570,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-progress",
         dest="progress",
         action="store_false",
-        help="no progress display on stderr (shown for long work by default)",
+        help="no progress display (by default shown on stderr when it is a terminal)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
