@@ -239,37 +239,65 @@ cdef class _Work:
 cdef int first_fit(
     const int64_t* lengths, const int64_t* order, int64_t n, int64_t capacity, Placement* out
 ) except -1 nogil:
-    """Lowest-numbered bin that fits (a max-tree over bin numbers); ``order`` NULL = identity."""
-    cdef int64_t size = 1
-    while size < n:
-        size *= 2
+    """Lowest-numbered bin that fits; ``order`` NULL is the identity order.
+
+    The index is a max-tree over bin numbers with 8 children per node (one cache line of
+    int64), so a query or an update touches about log8(bins) lines instead of log2(bins).
+    Level 0 holds each bin's remaining space (0 for bins not created yet); entry i of level
+    l + 1 is the maximum of entries 8i..8i+7 of level l; the top level is one node of 8.
+    """
     cdef vector[int64_t] tree
-    tree.resize(2 * size, 0)
+    cdef int64_t offsets[24]
+    cdef int levels = 0, level
+    cdef int64_t size = max(8, ((n + 7) // 8) * 8), total = 0
+    while True:
+        offsets[levels] = total
+        total += size
+        levels += 1
+        if size == 8:
+            break
+        size = ((size // 8 + 7) // 8) * 8
+    tree.resize(total, 0)
     cdef int64_t* t = tree.data()
-    cdef int64_t p, item, length, node, target, best
+    cdef int64_t* top = t + offsets[levels - 1]
+    cdef int64_t* row
+    cdef int64_t p, item, length, index, target, best, child
     for p in range(n):
         item = p if order == NULL else order[p]
         length = lengths[item]
-        if t[1] < length:
-            target = open_bin(out)
-            node = target + size
-            t[node] = capacity
-        else:
-            node = 1
-            while node < size:
-                node *= 2
-                if t[node] < length:
-                    node += 1
-            target = node - size
-        place(out, p, target)
-        t[node] -= length
-        node //= 2
-        while node:
-            best = max(t[2 * node], t[2 * node + 1])
-            if t[node] == best:
+        # Descend from the top node to the leftmost leaf whose remaining space fits.
+        index = 0
+        level = levels - 1
+        while True:
+            row = t + offsets[level] + 8 * index
+            child = 0
+            while child < 8 and row[child] < length:
+                child += 1
+            if child == 8:  # only possible at the top: no bin fits
+                index = -1
                 break
-            t[node] = best
-            node //= 2
+            index = 8 * index + child
+            if level == 0:
+                break
+            level -= 1
+        if index < 0:
+            target = open_bin(out)
+            t[target] = capacity
+        else:
+            target = index
+        place(out, p, target)
+        t[target] -= length
+        # Recompute the maxima above the leaf until one does not change.
+        index = target
+        for level in range(levels - 1):
+            row = t + offsets[level] + (index & ~7)
+            best = row[0]
+            for child in range(1, 8):
+                best = max(best, row[child])
+            index >>= 3
+            if t[offsets[level + 1] + index] == best:
+                break
+            t[offsets[level + 1] + index] = best
     return 0
 
 
@@ -358,7 +386,10 @@ cdef inline int64_t heap_meld(int64_t a, int64_t b, int64_t* child, int64_t* sib
 
 
 cdef int64_t heap_pop(int64_t root, int64_t* child, int64_t* sibling) noexcept nogil:
-    """The heap left when ``root`` (its minimum) is removed: the two-pass pairing."""
+    """The heap left when ``root`` (its minimum) is removed: the two-pass pairing.
+
+    Every bin outside a heap keeps child == sibling == -1, so it can be melded in directly.
+    """
     cdef int64_t first = child[root], stack = -1, a, b, following, merged
     child[root] = -1
     while first >= 0:
@@ -388,18 +419,63 @@ cdef int64_t heap_pop(int64_t root, int64_t* child, int64_t* sibling) noexcept n
     return merged
 
 
+cdef struct Buckets:
+    # The bins of one remaining-space value, lowest number first: a FIFO of bin numbers that
+    # arrived in increasing order (nearly all of them, with decreasing items), plus a pairing
+    # heap for the ones that arrived below the FIFO's last.
+    int64_t* first  # per value: FIFO head, -1 when empty
+    int64_t* last  # per value: FIFO tail
+    int64_t* heap  # per value: heap root, -1 when empty
+    int64_t* link  # per bin: the next bin in its FIFO
+    int64_t* child  # per bin: pairing-heap links
+    int64_t* sibling
+
+
+cdef inline bint buckets_empty(Buckets* buckets, int64_t value) noexcept nogil:
+    return buckets.first[value] < 0 and buckets.heap[value] < 0
+
+
+cdef inline int64_t buckets_pop(Buckets* buckets, int64_t value) noexcept nogil:
+    """Remove and return the lowest bin number of a non-empty bucket."""
+    cdef int64_t head = buckets.first[value], root = buckets.heap[value]
+    if root >= 0 and (head < 0 or root < head):
+        buckets.heap[value] = heap_pop(root, buckets.child, buckets.sibling)
+        return root
+    buckets.first[value] = buckets.link[head]
+    return head
+
+
+cdef inline void buckets_push(Buckets* buckets, int64_t value, int64_t bin_number) noexcept nogil:
+    cdef int64_t tail
+    if buckets.first[value] < 0:
+        buckets.first[value] = bin_number
+        buckets.last[value] = bin_number
+        buckets.link[bin_number] = -1
+        return
+    tail = buckets.last[value]
+    if bin_number > tail:
+        buckets.link[tail] = bin_number
+        buckets.last[value] = bin_number
+        buckets.link[bin_number] = -1
+    else:
+        buckets.heap[value] = heap_meld(
+            buckets.heap[value], bin_number, buckets.child, buckets.sibling
+        )
+
+
 cdef class _RemainingIndex:
-    """Bins by remaining space: the distinct values in a bit index with a min-heap of bin
-    numbers each (dense, when capacity is O(n)), or an ordered set of (remaining, bin)."""
+    """Bins by remaining space. Dense (capacity O(n)): the distinct values in a bit index,
+    each with its Buckets; otherwise an ordered set of (remaining, bin)."""
 
     cdef bint dense
     cdef BitIndex bits
+    cdef Buckets buckets
     cdef vector[vector[uint64_t]] levels
-    cdef vector[int64_t] heads, child, sibling
+    cdef vector[int64_t] per_value, per_bin
     cdef cpp_set[Entry] entries
 
     def __cinit__(self, int64_t capacity, int64_t n):
-        cdef int64_t words = capacity // 64 + 1
+        cdef int64_t words = capacity // 64 + 1, values = capacity + 1
         cdef int level = 0
         self.dense = _dense_ok(capacity + 1, n)
         if not self.dense:
@@ -413,9 +489,14 @@ cdef class _RemainingIndex:
         for level in range(self.bits.levels):
             self.bits.words[level] = self.levels[level].data()
             self.bits.sizes[level] = self.levels[level].size()
-        self.heads.resize(capacity + 1, -1)
-        self.child.resize(n, -1)
-        self.sibling.resize(n, -1)
+        self.per_value.resize(3 * values, -1)
+        self.per_bin.resize(3 * n, -1)
+        self.buckets.first = self.per_value.data()
+        self.buckets.last = self.buckets.first + values
+        self.buckets.heap = self.buckets.last + values
+        self.buckets.link = self.per_bin.data()
+        self.buckets.child = self.buckets.link + n
+        self.buckets.sibling = self.buckets.child + n
 
     cdef int64_t take(self, int64_t length, bint worst, int64_t* remaining) except -2 nogil:
         """Remove the chosen bin and return it (its space in ``remaining``), or -1."""
@@ -425,9 +506,8 @@ cdef class _RemainingIndex:
             space = bits_max(&self.bits) if worst else bits_successor(&self.bits, length)
             if space < length:  # also covers -1 (nothing indexed)
                 return -1
-            bin_number = self.heads[space]
-            self.heads[space] = heap_pop(bin_number, self.child.data(), self.sibling.data())
-            if self.heads[space] < 0:
+            bin_number = buckets_pop(&self.buckets, space)
+            if buckets_empty(&self.buckets, space):
                 bits_clear(&self.bits, space)
         else:
             if self.entries.empty():
@@ -448,11 +528,9 @@ cdef class _RemainingIndex:
         if space <= 0:
             return 0  # nothing fits a full bin
         if self.dense:
-            if self.heads[space] < 0:
+            if buckets_empty(&self.buckets, space):
                 bits_set(&self.bits, space)
-            self.heads[space] = heap_meld(
-                self.heads[space], bin_number, self.child.data(), self.sibling.data()
-            )
+            buckets_push(&self.buckets, space, bin_number)
         else:
             self.entries.insert(Entry(space, bin_number))
         return 0
