@@ -130,9 +130,11 @@ def shuffled_order(int64_t n, uint64_t seed):
 
 cdef int decreasing_order_into(
     const int64_t* lengths, int64_t n, int64_t capacity, int64_t shards, int threads,
-    int64_t* order
+    int64_t* order, int64_t* sizes
 ) except -1 nogil:
-    """Ids by length descending, ties by ascending id.
+    """Ids by length descending, ties by ascending id, into ``order``; their lengths into
+    ``sizes`` (written in sequence: the packing loops then never gather ``lengths[order[p]]``,
+    a cache and TLB miss per item).
 
     A counting sort over ``shards`` blocks of ids (histograms and scatter per block, on up to
     ``threads`` threads) when capacity is O(n); otherwise a comparison sort of (-length, id).
@@ -149,6 +151,7 @@ cdef int decreasing_order_into(
         sort(keyed.begin(), keyed.end())  # ids are distinct: the order is total and stable
         for i in range(n):
             order[i] = keyed[i].second
+            sizes[i] = -keyed[i].first
         return 0
     counts.resize(shards * width, 0)
     block = (n + shards - 1) // shards
@@ -161,10 +164,13 @@ cdef int decreasing_order_into(
     # Offsets: longer lengths first; within one length, lower blocks (lower ids) first.
     running = 0
     for v in range(capacity, 0, -1):
+        start = running
         for s in range(shards):
             count = counts[s * width + v]
             counts[s * width + v] = running
             running = running + count
+        for i in range(start, running):
+            sizes[i] = v
     for s in prange(shards, num_threads=threads, schedule="static"):
         histogram = &counts[0] + s * width
         start = s * block
@@ -237,9 +243,9 @@ cdef class _Work:
 
 
 cdef int first_fit(
-    const int64_t* lengths, const int64_t* order, int64_t n, int64_t capacity, Placement* out
+    const int64_t* sizes, int64_t n, int64_t capacity, Placement* out
 ) except -1 nogil:
-    """Lowest-numbered bin that fits; ``order`` NULL is the identity order.
+    """Lowest-numbered bin that fits, for the items of lengths ``sizes`` in that order.
 
     The index is a max-tree over bin numbers with 8 children per node (one cache line of
     int64), so a query or an update touches about log8(bins) lines instead of log2(bins).
@@ -261,10 +267,9 @@ cdef int first_fit(
     cdef int64_t* t = tree.data()
     cdef int64_t* top = t + offsets[levels - 1]
     cdef int64_t* row
-    cdef int64_t p, item, length, index, target, best, child
+    cdef int64_t p, length, index, target, best, child
     for p in range(n):
-        item = p if order == NULL else order[p]
-        length = lengths[item]
+        length = sizes[p]
         # Descend from the top node to the leftmost leaf whose remaining space fits.
         index = 0
         level = levels - 1
@@ -537,14 +542,13 @@ cdef class _RemainingIndex:
 
 
 cdef int fit_by_remaining(
-    const int64_t* lengths, const int64_t* order, int64_t n, int64_t capacity, bint worst,
-    _RemainingIndex index, Placement* out
+    const int64_t* sizes, int64_t n, int64_t capacity, bint worst, _RemainingIndex index,
+    Placement* out
 ) except -1 nogil:
     """Best fit (least remaining that fits) or worst fit (most remaining); ties: lowest bin."""
-    cdef int64_t p, item, length, target, space
+    cdef int64_t p, length, target, space
     for p in range(n):
-        item = p if order == NULL else order[p]
-        length = lengths[item]
+        length = sizes[p]
         target = index.take(length, worst, &space)
         if target < 0:
             target = open_bin(out)
@@ -558,11 +562,10 @@ cdef int fit_by_remaining(
 
 
 cdef struct MffdScratch:
-    int64_t* sizes  # lengths in decreasing order
     int64_t* remaining  # space left in each A-bin
     int64_t* has_b_item  # 0/1 per A-bin
     int64_t* rest  # positions left for stage 5
-    int64_t* rest_ids  # their ids
+    int64_t* rest_sizes  # their lengths
     int64_t* next_
     int64_t* prev_
 
@@ -637,18 +640,16 @@ cdef int64_t class_end(const int64_t* sizes, int64_t n, int64_t start, int64_t f
 
 
 cdef int mffd_place(
-    const int64_t* lengths, int64_t n, int64_t capacity, const int64_t* order, MffdScratch* work,
-    Placement* out, Placement* rest_out
+    const int64_t* sizes, int64_t n, int64_t capacity, MffdScratch* work, Placement* out,
+    Placement* rest_out
 ) except -1 nogil:
+    """MFFD over the decreasing order whose lengths are ``sizes``."""
     cdef UnplacedPositions pool
-    cdef int64_t* sizes = work.sizes
     cdef int64_t* remaining = work.remaining
     cdef int64_t* rest = work.rest
     cdef int64_t p, b, tail, before_tail, found, end_a, end_b, end_c, rest_count = 0
     pool.next_ = work.next_
     pool.prev_ = work.prev_
-    for p in range(n):
-        sizes[p] = lengths[order[p]]
     for p in range(n + 1):
         pool.next_[p] = p
         pool.prev_[p] = p
@@ -698,10 +699,10 @@ cdef int mffd_place(
     p = next_unplaced(&pool, end_a)
     while p < n:
         rest[rest_count] = p
-        work.rest_ids[rest_count] = order[p]
+        work.rest_sizes[rest_count] = sizes[p]
         rest_count += 1
         p = next_unplaced(&pool, p + 1)
-    first_fit(lengths, work.rest_ids, rest_count, capacity, rest_out)
+    first_fit(work.rest_sizes, rest_count, capacity, rest_out)
     for p in range(rest_count):
         out.bin_of[rest[p]] = end_a + rest_out.bin_of[p]
         out.rank[rest[p]] = rest_out.rank[p]
@@ -845,35 +846,40 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
     cdef _Work rest
     cdef _RemainingIndex index
     cdef int64_t* order = NULL  # NULL: the identity order
+    cdef vector[int64_t] sorted_sizes, scratch
+    cdef const int64_t* sizes = values  # the lengths in processing order
+    cdef int64_t p
+    cdef MffdScratch mffd
     if not identity:
         order = work.order.data()
-    cdef vector[int64_t] scratch
-    cdef MffdScratch mffd
+        sorted_sizes.resize(n)
+        sizes = sorted_sizes.data()
     if strategy == "ffs":
         with nogil:
             shuffle_into(order, n, seed)
+            for p in range(n):  # one gather pass, its loads independent of each other
+                sorted_sizes[p] = values[order[p]]
     elif not identity:
         with nogil:
-            decreasing_order_into(values, n, capacity, shards, threads, order)
+            decreasing_order_into(values, n, capacity, shards, threads, order, sorted_sizes.data())
     if strategy in ("ff", "ffd", "ffs"):
         with nogil:
-            first_fit(values, order, n, capacity, &work.out)
+            first_fit(sizes, n, capacity, &work.out)
     elif strategy in ("bf", "wf", "bfd", "obfd", "obfdp"):
         index = _RemainingIndex(capacity, n)
         with nogil:
-            fit_by_remaining(values, order, n, capacity, worst, index, &work.out)
+            fit_by_remaining(sizes, n, capacity, worst, index, &work.out)
     elif strategy == "mffd":
         rest = _Work(n, False)
-        scratch.resize(7 * n + 2)
-        mffd.sizes = scratch.data()
-        mffd.remaining = mffd.sizes + n
+        scratch.resize(6 * n + 2)
+        mffd.remaining = scratch.data()
         mffd.has_b_item = mffd.remaining + n
         mffd.rest = mffd.has_b_item + n
-        mffd.rest_ids = mffd.rest + n
-        mffd.next_ = mffd.rest_ids + n
+        mffd.rest_sizes = mffd.rest + n
+        mffd.next_ = mffd.rest_sizes + n
         mffd.prev_ = mffd.next_ + n + 1
         with nogil:
-            mffd_place(values, n, capacity, order, &mffd, &work.out, &rest.out)
+            mffd_place(sizes, n, capacity, &mffd, &work.out, &rest.out)
     elif strategy == "hk":
         with nogil:
             harmonic_k(values, n, capacity, k_value, &work.out)
