@@ -125,63 +125,12 @@ def shuffled_order(int64_t n, uint64_t seed):
     return order
 
 
-# --------------------------------------------------------------------------- decreasing order
+# --------------------------------------------------------------------------- order, output
 
 
-cdef int decreasing_order_into(
-    const int64_t* lengths, int64_t n, int64_t capacity, int64_t shards, int threads,
-    int64_t* order, int64_t* sizes
-) except -1 nogil:
-    """Ids by length descending, ties by ascending id, into ``order``; their lengths into
-    ``sizes`` (written in sequence: the packing loops then never gather ``lengths[order[p]]``,
-    a cache and TLB miss per item).
-
-    A counting sort over ``shards`` blocks of ids (histograms and scatter per block, on up to
-    ``threads`` threads) when capacity is O(n); otherwise a comparison sort of (-length, id).
-    """
-    cdef int64_t width = capacity + 1
-    cdef vector[int64_t] counts
-    cdef vector[Entry] keyed
-    cdef int64_t i, s, v, running, count, block, start, stop
-    cdef int64_t* histogram
-    if not _dense_ok(shards * width, n):
-        keyed.resize(n)
-        for i in range(n):
-            keyed[i] = Entry(-lengths[i], i)
-        sort(keyed.begin(), keyed.end())  # ids are distinct: the order is total and stable
-        for i in range(n):
-            order[i] = keyed[i].second
-            sizes[i] = -keyed[i].first
-        return 0
-    counts.resize(shards * width, 0)
-    block = (n + shards - 1) // shards
-    for s in prange(shards, num_threads=threads, schedule="static"):
-        histogram = &counts[0] + s * width
-        start = s * block
-        stop = min(n, start + block)
-        for i in range(start, stop):
-            histogram[lengths[i]] += 1
-    # Offsets: longer lengths first; within one length, lower blocks (lower ids) first.
-    running = 0
-    for v in range(capacity, 0, -1):
-        start = running
-        for s in range(shards):
-            count = counts[s * width + v]
-            counts[s * width + v] = running
-            running = running + count
-        for i in range(start, running):
-            sizes[i] = v
-    for s in prange(shards, num_threads=threads, schedule="static"):
-        histogram = &counts[0] + s * width
-        start = s * block
-        stop = min(n, start + block)
-        for i in range(start, stop):
-            order[histogram[lengths[i]]] = i
-            histogram[lengths[i]] += 1
-    return 0
-
-
-# --------------------------------------------------------------------------- placement state
+cdef enum OrderKind:
+    IDENTITY  # position p holds id p
+    EXPLICIT  # position p holds ids[p]
 
 
 cdef inline void place(Placement* out, int64_t position, int64_t bin_number) noexcept nogil:
@@ -198,44 +147,134 @@ cdef inline int64_t open_bin(Placement* out) noexcept nogil:
 
 
 cdef class _Work:
-    """The scratch arrays of one packing (allocated with the GIL, used without it)."""
+    """One packing: its processing order, the placement record, and the output.
 
-    cdef vector[int64_t] order, bin_of, rank, counts
+    Buffers are uninitialised numpy arrays owned by this object (allocated with the GIL,
+    used without it). ``sizes[p]`` is the length of the item at position ``p``, read in
+    sequence by the packing loops (never a gather ``lengths[ids[p]]``, a cache and TLB miss
+    per item).
+    """
+
+    cdef list buffers
+    cdef const int64_t* lengths
+    cdef int64_t n, shards, block
+    cdef int threads
+    cdef OrderKind kind
+    cdef int64_t* ids
+    cdef const int64_t* sizes
     cdef Placement out
 
-    def __cinit__(self, int64_t n, bint with_order):
-        if with_order:
-            self.order.resize(n)
-        self.bin_of.resize(n)
-        self.rank.resize(n)
-        self.counts.resize(n + 1)
-        self.out.bin_of = self.bin_of.data()
-        self.out.rank = self.rank.data()
-        self.out.counts = self.counts.data()
-        self.out.bins = 0
+    def __cinit__(self, const int64_t[::1] lengths, int64_t shards, int threads):
+        self.buffers = []
+        self.lengths = &lengths[0]
+        self.n = lengths.shape[0]
+        self.shards = shards
+        self.block = (self.n + shards - 1) // shards
+        self.threads = threads
+        self.kind = IDENTITY
+        self.sizes = self.lengths
+        self.out = self.placement(self.n)
 
-    cdef object materialise(self, bint identity, int64_t shards, int threads):
-        """``(items, bounds)`` int64 arrays; the scatter runs per block of positions."""
-        cdef int64_t n = self.bin_of.size()
-        cdef int64_t bins = self.out.bins
+    cdef int64_t* buffer(self, int64_t count, bint zeroed=False) except NULL:
+        size = max(count, 1)
+        array = np.zeros(size, np.int64) if zeroed else np.empty(size, np.int64)
+        self.buffers.append(array)
+        return <int64_t*><size_t>array.ctypes.data
+
+    cdef Placement placement(self, int64_t n) except *:
+        cdef Placement out
+        out.bin_of = self.buffer(n)
+        out.rank = self.buffer(n)
+        out.counts = self.buffer(n)
+        out.bins = 0
+        return out
+
+    cdef int use_shuffle(self, uint64_t seed) except -1:
+        cdef int64_t p
+        cdef int64_t* sizes = self.buffer(self.n)
+        cdef int64_t* ids = self.buffer(self.n)
+        self.ids = ids
+        self.kind = EXPLICIT
+        self.sizes = sizes
+        with nogil:
+            shuffle_into(ids, self.n, seed)
+            for p in range(self.n):  # one gather pass, its loads independent of each other
+                sizes[p] = self.lengths[ids[p]]
+        return 0
+
+    cdef int use_decreasing(self, int64_t capacity) except -1:
+        """Ids by length descending, ties by ascending id.
+
+        A counting sort when capacity is O(n): per-block histograms, then each block scatters
+        its ids (both on up to ``threads`` threads); otherwise a comparison sort of (-length,
+        id). (Scattering the ids straight into the output instead reads the placement record
+        at random: slower, measured.)
+        """
+        cdef int64_t n = self.n, width = capacity + 1, shards = self.shards, block = self.block
+        cdef int64_t* sizes = self.buffer(n)
+        cdef int64_t* ids = self.buffer(n)
+        cdef const int64_t* lengths = self.lengths
+        cdef vector[Entry] keyed
+        cdef int64_t i, s, v, running, count, start
+        cdef int64_t* histogram
+        cdef int64_t* cursors
+        self.sizes = sizes
+        self.ids = ids
+        self.kind = EXPLICIT
+        if not _dense_ok(shards * width, n):
+            keyed.resize(n)
+            with nogil:
+                for i in range(n):
+                    keyed[i] = Entry(-lengths[i], i)
+                sort(keyed.begin(), keyed.end())  # ids are distinct: a total, stable order
+                for i in range(n):
+                    ids[i] = keyed[i].second
+                    sizes[i] = -keyed[i].first
+            return 0
+        cursors = self.buffer(shards * width, zeroed=True)
+        with nogil:
+            for s in prange(shards, num_threads=self.threads, schedule="static"):
+                histogram = cursors + s * width
+                for i in range(s * block, min(n, s * block + block)):
+                    histogram[lengths[i]] += 1
+            # Longer lengths first; within one length, lower blocks (lower ids) first.
+            running = 0
+            for v in range(capacity, 0, -1):
+                start = running
+                for s in range(shards):
+                    count = cursors[s * width + v]
+                    cursors[s * width + v] = running
+                    running = running + count
+                for i in range(start, running):
+                    sizes[i] = v
+            for s in prange(shards, num_threads=self.threads, schedule="static"):
+                histogram = cursors + s * width
+                for i in range(s * block, min(n, s * block + block)):
+                    ids[histogram[lengths[i]]] = i
+                    histogram[lengths[i]] += 1
+        return 0
+
+    cdef object materialise(self):
+        """``(items, bounds)``: bin b holds ``items[bounds[b]:bounds[b + 1]]``. The scatter
+        runs per block of positions on the threads."""
+        cdef int64_t n = self.n, bins = self.out.bins, block = self.block
         items = np.empty(n, dtype=np.int64)
         bounds = np.empty(bins + 1, dtype=np.int64)
-        cdef int64_t[::1] items_view = items
-        cdef int64_t[::1] bounds_view = bounds
-        cdef int64_t* item_ptr = &items_view[0]
-        cdef int64_t* bound_ptr = &bounds_view[0]
-        cdef int64_t* order = self.order.data()
+        cdef int64_t* item_ptr = <int64_t*><size_t>items.ctypes.data
+        cdef int64_t* bound_ptr = <int64_t*><size_t>bounds.ctypes.data
+        cdef int64_t* ids = self.ids
         cdef int64_t* bin_of = self.out.bin_of
         cdef int64_t* rank = self.out.rank
         cdef int64_t* counts = self.out.counts
-        cdef int64_t b, s, p, block = (n + shards - 1) // shards
+        cdef bint identity = self.kind == IDENTITY
+        cdef int64_t b, s, p
         with nogil:
             bound_ptr[0] = 0
             for b in range(bins):
                 bound_ptr[b + 1] = bound_ptr[b] + counts[b]
-            for s in prange(shards, num_threads=threads, schedule="static"):
+            for s in prange(self.shards, num_threads=self.threads, schedule="static"):
                 for p in range(s * block, min(n, s * block + block)):
-                    item_ptr[bound_ptr[bin_of[p]] + rank[p]] = p if identity else order[p]
+                    item_ptr[bound_ptr[bin_of[p]] + rank[p]] = p if identity else ids[p]
         return items, bounds
 
 
@@ -476,7 +515,8 @@ cdef class _RemainingIndex:
     cdef BitIndex bits
     cdef Buckets buckets
     cdef vector[vector[uint64_t]] levels
-    cdef vector[int64_t] per_value, per_bin
+    cdef vector[int64_t] per_value
+    cdef object per_bin
     cdef cpp_set[Entry] entries
 
     def __cinit__(self, int64_t capacity, int64_t n):
@@ -495,11 +535,11 @@ cdef class _RemainingIndex:
             self.bits.words[level] = self.levels[level].data()
             self.bits.sizes[level] = self.levels[level].size()
         self.per_value.resize(3 * values, -1)
-        self.per_bin.resize(3 * n, -1)
+        self.per_bin = np.empty(3 * n, np.int64)  # set per bin in opened()
         self.buckets.first = self.per_value.data()
         self.buckets.last = self.buckets.first + values
         self.buckets.heap = self.buckets.last + values
-        self.buckets.link = self.per_bin.data()
+        self.buckets.link = <int64_t*><size_t>self.per_bin.ctypes.data
         self.buckets.child = self.buckets.link + n
         self.buckets.sibling = self.buckets.child + n
 
@@ -529,6 +569,12 @@ cdef class _RemainingIndex:
         remaining[0] = space
         return bin_number
 
+    cdef inline void opened(self, int64_t bin_number) noexcept nogil:
+        """A new bin: outside every heap (see heap_pop)."""
+        if self.dense:
+            self.buckets.child[bin_number] = -1
+            self.buckets.sibling[bin_number] = -1
+
     cdef int add(self, int64_t space, int64_t bin_number) except -1 nogil:
         if space <= 0:
             return 0  # nothing fits a full bin
@@ -553,6 +599,7 @@ cdef int fit_by_remaining(
         if target < 0:
             target = open_bin(out)
             space = capacity
+            index.opened(target)
         place(out, p, target)
         index.add(space - length, target)
     return 0
@@ -797,22 +844,32 @@ cdef int harmonic_k(
     return 0
 
 
+cdef int64_t next_fit_starts(
+    const int64_t* lengths, int64_t n, int64_t capacity, int64_t* starts
+) noexcept nogil:
+    """The number of next-fit bins; with ``starts`` given, the first id of each bin too."""
+    cdef int64_t i, used = 0, bins = 1
+    if starts != NULL:
+        starts[0] = 0
+    for i in range(n):
+        if used + lengths[i] > capacity:
+            if starts != NULL:
+                starts[bins] = i
+            bins += 1
+            used = 0
+        used += lengths[i]
+    return bins
+
+
 cdef object pack_nf(const int64_t[::1] lengths, int64_t capacity):
-    cdef int64_t n = lengths.shape[0]
-    cdef vector[int64_t] starts
-    cdef int64_t i, used = 0
+    cdef int64_t n = lengths.shape[0], bins
+    with nogil:  # two passes: count, then fill the exact-size output
+        bins = next_fit_starts(&lengths[0], n, capacity, NULL)
+    bounds = np.empty(bins + 1, dtype=np.int64)
+    cdef int64_t* starts = <int64_t*><size_t>bounds.ctypes.data
     with nogil:
-        starts.push_back(0)
-        for i in range(n):
-            if used + lengths[i] > capacity:
-                starts.push_back(i)
-                used = 0
-            used += lengths[i]
-        starts.push_back(n)
-    bounds = np.empty(starts.size(), dtype=np.int64)
-    cdef int64_t[::1] bounds_view = bounds
-    for i in range(<int64_t>starts.size()):
-        bounds_view[i] = starts[i]
+        next_fit_starts(&lengths[0], n, capacity, starts)
+        starts[bins] = n
     return np.arange(n, dtype=np.int64), bounds
 
 
@@ -830,62 +887,48 @@ cdef int _threads_for(int64_t shards):
 def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t seed, k):
     """``(items, bounds)`` int64 arrays; bin ``b`` holds ``items[bounds[b]:bounds[b + 1]]``."""
     cdef int64_t n = lengths.shape[0]
-    cdef const int64_t* values = &lengths[0]
     # A k beyond capacity behaves exactly like capacity + 1: no length reaches class k.
     cdef int64_t k_value = min(k, capacity + 1)
     cdef int64_t shards = 1
     cdef int threads = 1
-    cdef bint identity = strategy in ("ff", "bf", "wf", "hk")
     cdef bint worst = strategy == "wf"
+    cdef _Work work
+    cdef _RemainingIndex index
+    cdef Placement rest
+    cdef MffdScratch mffd
     if strategy == "nf":
         return pack_nf(lengths, capacity)
     if strategy == "obfdp":
         shards = max(1, (n + SHARD_SIZE - 1) // SHARD_SIZE)
         threads = _threads_for(shards)
-    cdef _Work work = _Work(n, not identity)
-    cdef _Work rest
-    cdef _RemainingIndex index
-    cdef int64_t* order = NULL  # NULL: the identity order
-    cdef vector[int64_t] sorted_sizes, scratch
-    cdef const int64_t* sizes = values  # the lengths in processing order
-    cdef int64_t p
-    cdef MffdScratch mffd
-    if not identity:
-        order = work.order.data()
-        sorted_sizes.resize(n)
-        sizes = sorted_sizes.data()
+    work = _Work(lengths, shards, threads)
     if strategy == "ffs":
-        with nogil:
-            shuffle_into(order, n, seed)
-            for p in range(n):  # one gather pass, its loads independent of each other
-                sorted_sizes[p] = values[order[p]]
-    elif not identity:
-        with nogil:
-            decreasing_order_into(values, n, capacity, shards, threads, order, sorted_sizes.data())
+        work.use_shuffle(seed)
+    elif strategy in ("ffd", "bfd", "obfd", "obfdp", "mffd"):
+        work.use_decreasing(capacity)
     if strategy in ("ff", "ffd", "ffs"):
         with nogil:
-            first_fit(sizes, n, capacity, &work.out)
+            first_fit(work.sizes, n, capacity, &work.out)
     elif strategy in ("bf", "wf", "bfd", "obfd", "obfdp"):
         index = _RemainingIndex(capacity, n)
         with nogil:
-            fit_by_remaining(sizes, n, capacity, worst, index, &work.out)
+            fit_by_remaining(work.sizes, n, capacity, worst, index, &work.out)
     elif strategy == "mffd":
-        rest = _Work(n, False)
-        scratch.resize(6 * n + 2)
-        mffd.remaining = scratch.data()
-        mffd.has_b_item = mffd.remaining + n
-        mffd.rest = mffd.has_b_item + n
-        mffd.rest_sizes = mffd.rest + n
-        mffd.next_ = mffd.rest_sizes + n
-        mffd.prev_ = mffd.next_ + n + 1
+        rest = work.placement(n)
+        mffd.remaining = work.buffer(n)
+        mffd.has_b_item = work.buffer(n)
+        mffd.rest = work.buffer(n)
+        mffd.rest_sizes = work.buffer(n)
+        mffd.next_ = work.buffer(n + 1)
+        mffd.prev_ = work.buffer(n + 1)
         with nogil:
-            mffd_place(sizes, n, capacity, &mffd, &work.out, &rest.out)
+            mffd_place(work.sizes, n, capacity, &mffd, &work.out, &rest)
     elif strategy == "hk":
         with nogil:
-            harmonic_k(values, n, capacity, k_value, &work.out)
+            harmonic_k(work.sizes, n, capacity, k_value, &work.out)
     else:
         raise ValueError(f"unknown strategy {strategy!r}")
-    return work.materialise(identity, shards, threads)
+    return work.materialise()
 
 
 # --------------------------------------------------------------------------- streams
