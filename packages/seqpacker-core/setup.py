@@ -78,12 +78,8 @@ def extensions() -> list:
     }
     if os.name == "nt":
         compile_args, link_args = ["/O2", "/std:c++17"], []
-    else:
-        compile_args, link_args = ["-O3", "-std=c++17"], []
-    if sys.platform.startswith("linux"):
-        # obfdp's prange blocks; without OpenMP they run on one thread (same results).
-        compile_args.append("-fopenmp")
-        link_args.append("-fopenmp")
+    else:  # obfdp runs blocks on std::thread
+        compile_args, link_args = ["-O3", "-std=c++17", "-pthread"], ["-pthread"]
     modules = [
         Extension(
             f"seqpacker._cython.{Path(src).stem}",

@@ -21,7 +21,6 @@ from libcpp.utility cimport pair
 from libcpp.vector cimport vector
 from libcpp.algorithm cimport sort
 from cython.operator cimport dereference as deref, preincrement as inc
-from cython.parallel cimport prange
 
 import os
 
@@ -37,6 +36,27 @@ cdef extern from *:
     static const uint64_t SEQPACKER_GOLDEN_GAMMA = 0x9E3779B97F4A7C15ULL;
     static const uint64_t SEQPACKER_MIX_1 = 0xBF58476D1CE4E5B9ULL;
     static const uint64_t SEQPACKER_MIX_2 = 0x94D049BB133111EBULL;
+
+    #include <atomic>
+    #include <thread>
+    #include <vector>
+    typedef void (*seqpacker_block_fn)(void *context, int64_t block);
+    /* Runs fn(context, b) for every block b on up to `threads` threads (the caller's among
+       them). Blocks are independent, so which thread runs which block never changes the
+       result; a thread that cannot be started only leaves more blocks to the others. */
+    static void seqpacker_run_blocks(seqpacker_block_fn fn, void *context, int64_t blocks,
+                                     int threads) {
+        std::atomic<int64_t> next(0);
+        auto work = [&]() {
+            for (int64_t b = next.fetch_add(1); b < blocks; b = next.fetch_add(1)) fn(context, b);
+        };
+        std::vector<std::thread> pool;
+        for (int t = 1; t < threads && t < blocks; ++t) {
+            try { pool.emplace_back(work); } catch (...) { break; }
+        }
+        work();
+        for (auto &thread : pool) thread.join();
+    }
     """
     uint64_t mul_high "seqpacker_mul_high"(uint64_t a, uint64_t b) noexcept nogil
     int ctz "seqpacker_ctz"(uint64_t w) noexcept nogil
@@ -44,6 +64,10 @@ cdef extern from *:
     const uint64_t GOLDEN_GAMMA "SEQPACKER_GOLDEN_GAMMA"
     const uint64_t MIX_1 "SEQPACKER_MIX_1"
     const uint64_t MIX_2 "SEQPACKER_MIX_2"
+    ctypedef void (*block_fn)(void* context, int64_t block) noexcept nogil
+    void run_blocks "seqpacker_run_blocks"(
+        block_fn fn, void* context, int64_t blocks, int threads
+    ) noexcept nogil
 
 NAME = "cython"
 
@@ -146,6 +170,43 @@ cdef inline int64_t open_bin(Placement* out) noexcept nogil:
     return bin_number
 
 
+cdef struct BlockJob:
+    # The per-block loops of obfdp's schedule: blocks of ids (counting sort) or of
+    # positions (output); block b covers [b * block, min(n, (b + 1) * block)).
+    const int64_t* lengths
+    int64_t n, block, width
+    int64_t* cursors  # per (block, length): a count, then the next position
+    int64_t* ids  # output of the sort, input of the output scatter (NULL: identity)
+    const int64_t* bin_of
+    const int64_t* rank
+    const int64_t* bounds
+    int64_t* items
+
+
+cdef void histogram_block(void* context, int64_t b) noexcept nogil:
+    cdef BlockJob* job = <BlockJob*>context
+    cdef int64_t* histogram = job.cursors + b * job.width
+    cdef int64_t i
+    for i in range(b * job.block, min(job.n, (b + 1) * job.block)):
+        histogram[job.lengths[i]] += 1
+
+
+cdef void scatter_block(void* context, int64_t b) noexcept nogil:
+    cdef BlockJob* job = <BlockJob*>context
+    cdef int64_t* cursor = job.cursors + b * job.width
+    cdef int64_t i
+    for i in range(b * job.block, min(job.n, (b + 1) * job.block)):
+        job.ids[cursor[job.lengths[i]]] = i
+        cursor[job.lengths[i]] += 1
+
+
+cdef void output_block(void* context, int64_t b) noexcept nogil:
+    cdef BlockJob* job = <BlockJob*>context
+    cdef int64_t p
+    for p in range(b * job.block, min(job.n, (b + 1) * job.block)):
+        job.items[job.bounds[job.bin_of[p]] + job.rank[p]] = p if job.ids == NULL else job.ids[p]
+
+
 cdef class _Work:
     """One packing: its processing order, the placement record, and the output.
 
@@ -216,8 +277,8 @@ cdef class _Work:
         cdef const int64_t* lengths = self.lengths
         cdef vector[Entry] keyed
         cdef int64_t i, s, v, running, count, start
-        cdef int64_t* histogram
         cdef int64_t* cursors
+        cdef BlockJob job
         self.sizes = sizes
         self.ids = ids
         self.kind = EXPLICIT
@@ -232,11 +293,14 @@ cdef class _Work:
                     sizes[i] = -keyed[i].first
             return 0
         cursors = self.buffer(shards * width, zeroed=True)
+        job.lengths = lengths
+        job.n = n
+        job.block = block
+        job.width = width
+        job.cursors = cursors
+        job.ids = ids
         with nogil:
-            for s in prange(shards, num_threads=self.threads, schedule="static"):
-                histogram = cursors + s * width
-                for i in range(s * block, min(n, s * block + block)):
-                    histogram[lengths[i]] += 1
+            run_blocks(histogram_block, &job, shards, self.threads)
             # Longer lengths first; within one length, lower blocks (lower ids) first.
             running = 0
             for v in range(capacity, 0, -1):
@@ -247,34 +311,30 @@ cdef class _Work:
                     running = running + count
                 for i in range(start, running):
                     sizes[i] = v
-            for s in prange(shards, num_threads=self.threads, schedule="static"):
-                histogram = cursors + s * width
-                for i in range(s * block, min(n, s * block + block)):
-                    ids[histogram[lengths[i]]] = i
-                    histogram[lengths[i]] += 1
+            run_blocks(scatter_block, &job, shards, self.threads)
         return 0
 
     cdef object materialise(self):
         """``(items, bounds)``: bin b holds ``items[bounds[b]:bounds[b + 1]]``. The scatter
         runs per block of positions on the threads."""
-        cdef int64_t n = self.n, bins = self.out.bins, block = self.block
-        items = np.empty(n, dtype=np.int64)
+        cdef int64_t bins = self.out.bins, b
+        items = np.empty(self.n, dtype=np.int64)
         bounds = np.empty(bins + 1, dtype=np.int64)
-        cdef int64_t* item_ptr = <int64_t*><size_t>items.ctypes.data
         cdef int64_t* bound_ptr = <int64_t*><size_t>bounds.ctypes.data
-        cdef int64_t* ids = self.ids
-        cdef int64_t* bin_of = self.out.bin_of
-        cdef int64_t* rank = self.out.rank
         cdef int64_t* counts = self.out.counts
-        cdef bint identity = self.kind == IDENTITY
-        cdef int64_t b, s, p
+        cdef BlockJob job
+        job.n = self.n
+        job.block = self.block
+        job.ids = self.ids if self.kind == EXPLICIT else <int64_t*>NULL
+        job.bin_of = self.out.bin_of
+        job.rank = self.out.rank
+        job.bounds = bound_ptr
+        job.items = <int64_t*><size_t>items.ctypes.data
         with nogil:
             bound_ptr[0] = 0
             for b in range(bins):
                 bound_ptr[b + 1] = bound_ptr[b] + counts[b]
-            for s in prange(self.shards, num_threads=self.threads, schedule="static"):
-                for p in range(s * block, min(n, s * block + block)):
-                    item_ptr[bound_ptr[bin_of[p]] + rank[p]] = p if identity else ids[p]
+            run_blocks(output_block, &job, self.shards, self.threads)
         return items, bounds
 
 
