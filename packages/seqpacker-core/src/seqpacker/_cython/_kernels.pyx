@@ -15,12 +15,11 @@ otherwise an ordered C++ set takes over, with identical answers.
 """
 
 from libc.stdint cimport int64_t, uint64_t
-from libcpp.set cimport set as cpp_set
 from libcpp.unordered_map cimport unordered_map
 from libcpp.utility cimport pair
 from libcpp.vector cimport vector
 from libcpp.algorithm cimport sort
-from cython.operator cimport dereference as deref, preincrement as inc
+from cython.operator cimport dereference as deref
 
 import os
 
@@ -567,9 +566,99 @@ cdef inline void buckets_push(Buckets* buckets, int64_t value, int64_t bin_numbe
         )
 
 
+cdef struct Treap:
+    # An ordered set of (remaining, bin) pairs whose nodes are the bins themselves (a bin is
+    # indexed at most once), so it allocates nothing while packing. Priorities are a fixed
+    # hash of the bin number; they shape the tree, never the answers.
+    int64_t root
+    int64_t* key  # per bin: its remaining space while indexed
+    int64_t* left
+    int64_t* right
+
+
+cdef inline uint64_t treap_priority(int64_t bin_number) noexcept nogil:
+    cdef uint64_t z = (<uint64_t>bin_number + 1) * GOLDEN_GAMMA
+    z = (z ^ (z >> 30)) * MIX_1
+    return z ^ (z >> 27)
+
+
+cdef inline bint treap_before(Treap* treap, int64_t key, int64_t bin_number, int64_t node) noexcept nogil:
+    """(key, bin_number) < (key of node, node)."""
+    return key < treap.key[node] or (key == treap.key[node] and bin_number < node)
+
+
+cdef int64_t treap_merge(Treap* treap, int64_t low, int64_t high) noexcept nogil:
+    """Join two treaps, every pair of ``low`` before every pair of ``high``."""
+    if low < 0:
+        return high
+    if high < 0:
+        return low
+    if treap_priority(low) > treap_priority(high):
+        treap.right[low] = treap_merge(treap, treap.right[low], high)
+        return low
+    treap.left[high] = treap_merge(treap, low, treap.left[high])
+    return high
+
+
+cdef void treap_split(
+    Treap* treap, int64_t node, int64_t key, int64_t bin_number, int64_t* low, int64_t* high
+) noexcept nogil:
+    """Pairs before (key, bin_number) into ``low``, the others into ``high``."""
+    if node < 0:
+        low[0] = -1
+        high[0] = -1
+    elif not treap_before(treap, key, bin_number, node):  # node's pair is before
+        treap_split(treap, treap.right[node], key, bin_number, &treap.right[node], high)
+        low[0] = node
+    else:
+        treap_split(treap, treap.left[node], key, bin_number, low, &treap.left[node])
+        high[0] = node
+
+
+cdef void treap_insert(Treap* treap, int64_t key, int64_t bin_number) noexcept nogil:
+    cdef int64_t low, high
+    treap.key[bin_number] = key
+    treap.left[bin_number] = -1
+    treap.right[bin_number] = -1
+    treap_split(treap, treap.root, key, bin_number, &low, &high)
+    treap.root = treap_merge(treap, treap_merge(treap, low, bin_number), high)
+
+
+cdef int64_t treap_erase(Treap* treap, int64_t node, int64_t target) noexcept nogil:
+    """The subtree ``node`` without ``target`` (which it holds)."""
+    if node == target:
+        return treap_merge(treap, treap.left[node], treap.right[node])
+    if treap_before(treap, treap.key[target], target, node):
+        treap.left[node] = treap_erase(treap, treap.left[node], target)
+    else:
+        treap.right[node] = treap_erase(treap, treap.right[node], target)
+    return node
+
+
+cdef int64_t treap_lower_bound(Treap* treap, int64_t key) noexcept nogil:
+    """The first pair whose remaining space is >= key (lowest bin among equals), or -1."""
+    cdef int64_t node = treap.root, found = -1
+    while node >= 0:
+        if treap.key[node] >= key:
+            found = node
+            node = treap.left[node]
+        else:
+            node = treap.right[node]
+    return found
+
+
+cdef int64_t treap_max_key(Treap* treap) noexcept nogil:
+    cdef int64_t node = treap.root
+    if node < 0:
+        return -1
+    while treap.right[node] >= 0:
+        node = treap.right[node]
+    return treap.key[node]
+
+
 cdef class _RemainingIndex:
     """Bins by remaining space. Dense (capacity O(n)): the distinct values in a bit index,
-    each with its Buckets; otherwise an ordered set of (remaining, bin)."""
+    each with its Buckets; otherwise a treap of (remaining, bin) over the bins."""
 
     cdef bint dense
     cdef BitIndex bits
@@ -577,13 +666,18 @@ cdef class _RemainingIndex:
     cdef vector[vector[uint64_t]] levels
     cdef vector[int64_t] per_value
     cdef object per_bin
-    cdef cpp_set[Entry] entries
+    cdef Treap treap
 
     def __cinit__(self, int64_t capacity, int64_t n):
         cdef int64_t words = capacity // 64 + 1, values = capacity + 1
         cdef int level = 0
         self.dense = _dense_ok(capacity + 1, n)
+        self.per_bin = np.empty(3 * max(n, 1), np.int64)  # each bin's entries set when used
         if not self.dense:
+            self.treap.root = -1
+            self.treap.key = <int64_t*><size_t>self.per_bin.ctypes.data
+            self.treap.left = self.treap.key + n
+            self.treap.right = self.treap.left + n
             return
         while True:
             self.levels.push_back(vector[uint64_t](words, 0))
@@ -595,7 +689,6 @@ cdef class _RemainingIndex:
             self.bits.words[level] = self.levels[level].data()
             self.bits.sizes[level] = self.levels[level].size()
         self.per_value.resize(3 * values, -1)
-        self.per_bin = np.empty(3 * n, np.int64)  # set per bin in opened()
         self.buckets.first = self.per_value.data()
         self.buckets.last = self.buckets.first + values
         self.buckets.heap = self.buckets.last + values
@@ -606,7 +699,6 @@ cdef class _RemainingIndex:
     cdef int64_t take(self, int64_t length, bint worst, int64_t* remaining) except -2 nogil:
         """Remove the chosen bin and return it (its space in ``remaining``), or -1."""
         cdef int64_t space, bin_number
-        cdef cpp_set[Entry].iterator found
         if self.dense:
             space = bits_max(&self.bits) if worst else bits_successor(&self.bits, length)
             if space < length:  # also covers -1 (nothing indexed)
@@ -615,17 +707,14 @@ cdef class _RemainingIndex:
             if buckets_empty(&self.buckets, space):
                 bits_clear(&self.bits, space)
         else:
-            if self.entries.empty():
+            space = treap_max_key(&self.treap) if worst else length
+            if space < length:  # also covers -1 (nothing indexed)
                 return -1
-            space = deref(self.entries.rbegin()).first if worst else length
-            if space < length:
+            bin_number = treap_lower_bound(&self.treap, space)
+            if bin_number < 0:
                 return -1
-            found = self.entries.lower_bound(Entry(space, -1))
-            if found == self.entries.end():
-                return -1
-            space = deref(found).first
-            bin_number = deref(found).second
-            self.entries.erase(found)
+            space = self.treap.key[bin_number]
+            self.treap.root = treap_erase(&self.treap, self.treap.root, bin_number)
         remaining[0] = space
         return bin_number
 
@@ -643,7 +732,7 @@ cdef class _RemainingIndex:
                 bits_set(&self.bits, space)
             buckets_push(&self.buckets, space, bin_number)
         else:
-            self.entries.insert(Entry(space, bin_number))
+            treap_insert(&self.treap, space, bin_number)
         return 0
 
 
