@@ -20,4 +20,6 @@ cdef int64_t first_invalid(const int64_t* lengths, int64_t n, int64_t capacity) 
 cdef uint64_t splitmix_next(SplitMix64* rng) noexcept nogil
 cdef uint64_t splitmix_below(SplitMix64* rng, uint64_t bound) noexcept nogil
 cdef void shuffle_into(int64_t* order, int64_t n, uint64_t seed) noexcept nogil
-cdef int first_fit(const int64_t* sizes, int64_t n, int64_t capacity, Placement* out) except -1 nogil
+cdef int first_fit(
+    const int64_t* sizes, const int64_t* positions, int64_t n, int64_t capacity, Placement* out
+) except -1 nogil

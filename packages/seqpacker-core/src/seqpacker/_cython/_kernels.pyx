@@ -341,9 +341,10 @@ cdef class _Work:
 
 
 cdef int first_fit(
-    const int64_t* sizes, int64_t n, int64_t capacity, Placement* out
+    const int64_t* sizes, const int64_t* positions, int64_t n, int64_t capacity, Placement* out
 ) except -1 nogil:
-    """Lowest-numbered bin that fits, for the items of lengths ``sizes`` in that order.
+    """Lowest-numbered bin that fits, for the items of lengths ``sizes`` in that order, into
+    new bins after ``out``'s; item p is recorded at ``positions[p]`` (NULL: at p).
 
     The index is a max-tree over bin numbers with 8 children per node (one cache line of
     int64), so a query or an update touches about log8(bins) lines instead of log2(bins).
@@ -365,7 +366,7 @@ cdef int first_fit(
     cdef int64_t* t = tree.data()
     cdef int64_t* top = t + offsets[levels - 1]
     cdef int64_t* row
-    cdef int64_t p, length, index, target, best, child
+    cdef int64_t p, length, index, target, best, child, base = out.bins
     for p in range(n):
         length = sizes[p]
         # Descend from the top node to the leftmost leaf whose remaining space fits.
@@ -384,11 +385,11 @@ cdef int first_fit(
                 break
             level -= 1
         if index < 0:
-            target = open_bin(out)
+            target = open_bin(out) - base
             t[target] = capacity
         else:
             target = index
-        place(out, p, target)
+        place(out, p if positions == NULL else positions[p], base + target)
         t[target] -= length
         # Recompute the maxima above the leaf until one does not change.
         index = target
@@ -836,8 +837,7 @@ cdef int64_t class_end(const int64_t* sizes, int64_t n, int64_t start, int64_t f
 
 
 cdef int mffd_place(
-    const int64_t* sizes, int64_t n, int64_t capacity, MffdScratch* work, Placement* out,
-    Placement* rest_out
+    const int64_t* sizes, int64_t n, int64_t capacity, MffdScratch* work, Placement* out
 ) except -1 nogil:
     """MFFD over the decreasing order whose lengths are ``sizes``."""
     cdef UnplacedPositions pool
@@ -898,13 +898,7 @@ cdef int mffd_place(
         work.rest_sizes[rest_count] = sizes[p]
         rest_count += 1
         p = next_unplaced(&pool, p + 1)
-    first_fit(work.rest_sizes, rest_count, capacity, rest_out)
-    for p in range(rest_count):
-        out.bin_of[rest[p]] = end_a + rest_out.bin_of[p]
-        out.rank[rest[p]] = rest_out.rank[p]
-    for b in range(rest_out.bins):
-        out.counts[end_a + b] = rest_out.counts[b]
-    out.bins = end_a + rest_out.bins
+    first_fit(work.rest_sizes, rest, rest_count, capacity, out)
     return 0
 
 
@@ -1043,7 +1037,6 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
     cdef bint worst = strategy == "wf"
     cdef _Work work
     cdef _RemainingIndex index
-    cdef Placement rest
     cdef MffdScratch mffd
     if strategy == "nf":
         return pack_nf(lengths, capacity)
@@ -1057,13 +1050,12 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
         work.use_decreasing(capacity)
     if strategy in ("ff", "ffd", "ffs"):
         with nogil:
-            first_fit(work.sizes, n, capacity, &work.out)
+            first_fit(work.sizes, NULL, n, capacity, &work.out)
     elif strategy in ("bf", "wf", "bfd", "obfd", "obfdp"):
         index = _RemainingIndex(capacity, n)
         with nogil:
             fit_by_remaining(work.sizes, n, capacity, worst, index, &work.out)
     elif strategy == "mffd":
-        rest = work.placement(n)
         mffd.remaining = work.buffer(n)
         mffd.has_b_item = work.buffer(n)
         mffd.rest = work.buffer(n)
@@ -1071,7 +1063,7 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
         mffd.next_ = work.buffer(n + 1)
         mffd.prev_ = work.buffer(n + 1)
         with nogil:
-            mffd_place(work.sizes, n, capacity, &mffd, &work.out, &rest)
+            mffd_place(work.sizes, n, capacity, &mffd, &work.out)
     elif strategy == "hk":
         with nogil:
             harmonic_k(work.sizes, n, capacity, k_value, &work.out)
