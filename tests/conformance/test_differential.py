@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from seqpacker import Packer, StreamPacker, _backend
-from seqpacker._strategies import STRATEGIES
+from seqpacker._strategies import MAX_CAPACITY, STRATEGIES
 
 pytestmark = pytest.mark.requires_cython
 
@@ -73,7 +73,14 @@ def assert_valid(result: Any, lengths: list[int], capacity: int) -> None:
 def packing_inputs(draw: st.DrawFn) -> tuple[list[int], int]:
     """Lengths in 1..capacity; small capacities make bins fill, caps on the item size make
     many tiny items, and a few repeated values make many equal remaining spaces."""
-    capacity = draw(st.one_of(st.integers(1, 12), st.integers(1, 3000), st.integers(1, 2**31 - 1)))
+    capacity = draw(
+        st.one_of(
+            st.integers(1, 12),
+            st.integers(1, 3000),
+            st.integers(1, 2**31 - 1),
+            st.integers(2**31, MAX_CAPACITY),  # the kernels' int64-only paths
+        )
+    )
     largest = draw(st.sampled_from([capacity, max(1, capacity // 3), max(1, capacity // 10)]))
     values = st.integers(1, largest)
     if draw(st.booleans()):

@@ -14,7 +14,7 @@ Indexes never allocate per unit of capacity unless that is bounded by O(n) (``_d
 otherwise an ordered C++ set takes over, with identical answers.
 """
 
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
 from libcpp.unordered_map cimport unordered_map
 from libcpp.utility cimport pair
 from libcpp.vector cimport vector
@@ -340,69 +340,99 @@ cdef class _Work:
 # --------------------------------------------------------------------------- first fit
 
 
+ctypedef fused space_t:
+    int32_t
+    int64_t
+
+
 cdef int first_fit(
     const int64_t* sizes, const int64_t* positions, int64_t n, int64_t capacity, Placement* out
 ) except -1 nogil:
     """Lowest-numbered bin that fits, for the items of lengths ``sizes`` in that order, into
     new bins after ``out``'s; item p is recorded at ``positions[p]`` (NULL: at p).
 
-    The index is a max-tree over bin numbers with 8 children per node (one cache line of
-    int64), so a query or an update touches about log8(bins) lines instead of log2(bins).
-    Level 0 holds each bin's remaining space (0 for bins not created yet); entry i of level
-    l + 1 is the maximum of entries 8i..8i+7 of level l; the top level is one node of 8.
+    The index is a max-tree over bin numbers whose nodes are one cache line: 16 children of
+    int32 (capacities below 2**31) or 8 of int64, so a query or an update touches about
+    log16(bins) or log8(bins) lines instead of log2(bins).
     """
-    cdef vector[int64_t] tree
-    cdef int64_t offsets[24]
-    cdef int levels = 0, level
-    cdef int64_t size = max(8, ((n + 7) // 8) * 8), total = 0
+    cdef vector[int32_t] narrow
+    cdef vector[int64_t] wide
+    if capacity <= INT32_MAX:
+        narrow.resize(tree_size(n, 16), 0)
+        first_fit_tree(sizes, positions, n, capacity, out, narrow.data())
+    else:
+        wide.resize(tree_size(n, 8), 0)
+        first_fit_tree(sizes, positions, n, capacity, out, wide.data())
+    return 0
+
+
+cdef int64_t tree_levels(int64_t n, int64_t fanout, int64_t* offsets) noexcept nogil:
+    """Level l starts at offsets[l]; level 0 has a leaf per bin (rounded up to whole nodes),
+    entry i of level l + 1 is the maximum of entries fanout*i .. fanout*i + fanout - 1 of
+    level l, and the top level is one node. Returns the number of levels."""
+    cdef int64_t levels = 0, total = 0
+    cdef int64_t size = max(fanout, ((n + fanout - 1) // fanout) * fanout)
     while True:
         offsets[levels] = total
         total += size
         levels += 1
-        if size == 8:
-            break
-        size = ((size // 8 + 7) // 8) * 8
-    tree.resize(total, 0)
-    cdef int64_t* t = tree.data()
-    cdef int64_t* top = t + offsets[levels - 1]
-    cdef int64_t* row
-    cdef int64_t p, length, index, target, best, child, base = out.bins
+        if size == fanout:
+            offsets[levels] = total
+            return levels
+        size = ((size // fanout + fanout - 1) // fanout) * fanout
+
+
+cdef int64_t tree_size(int64_t n, int64_t fanout) noexcept nogil:
+    cdef int64_t offsets[66]
+    return offsets[tree_levels(n, fanout, offsets)]
+
+
+cdef void first_fit_tree(
+    const int64_t* sizes, const int64_t* positions, int64_t n, int64_t capacity, Placement* out,
+    space_t* tree
+) noexcept nogil:
+    cdef int64_t fanout = 64 // sizeof(space_t)
+    cdef int64_t offsets[66]
+    cdef int64_t levels = tree_levels(n, fanout, offsets), level
+    cdef space_t* row
+    cdef space_t best
+    cdef int64_t p, length, index, target, child, base = out.bins
     for p in range(n):
         length = sizes[p]
         # Descend from the top node to the leftmost leaf whose remaining space fits.
         index = 0
         level = levels - 1
         while True:
-            row = t + offsets[level] + 8 * index
+            row = tree + offsets[level] + fanout * index
             child = 0
-            while child < 8 and row[child] < length:
+            while child < fanout and row[child] < length:
                 child += 1
-            if child == 8:  # only possible at the top: no bin fits
+            if child == fanout:  # only possible at the top: no bin fits
                 index = -1
                 break
-            index = 8 * index + child
+            index = fanout * index + child
             if level == 0:
                 break
             level -= 1
         if index < 0:
             target = open_bin(out) - base
-            t[target] = capacity
+            tree[target] = <space_t>capacity
         else:
             target = index
         place(out, p if positions == NULL else positions[p], base + target)
-        t[target] -= length
+        tree[target] -= <space_t>length
         # Recompute the maxima above the leaf until one does not change.
         index = target
         for level in range(levels - 1):
-            row = t + offsets[level] + (index & ~7)
+            row = tree + offsets[level] + (index - index % fanout)
             best = row[0]
-            for child in range(1, 8):
-                best = max(best, row[child])
-            index >>= 3
-            if t[offsets[level + 1] + index] == best:
+            for child in range(1, fanout):
+                if row[child] > best:
+                    best = row[child]
+            index //= fanout
+            if tree[offsets[level + 1] + index] == best:
                 break
-            t[offsets[level + 1] + index] = best
-    return 0
+            tree[offsets[level + 1] + index] = best
 
 
 # --------------------------------------------------------------------------- best / worst fit
