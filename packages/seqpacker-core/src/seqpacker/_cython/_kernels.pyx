@@ -1,0 +1,1195 @@
+"""The Cython packing kernels: docs/algorithms.md, bin for bin the same as ``seqpacker._reference``.
+
+Every packing kernel works in three steps:
+
+1. an *order* of the ids (input order, the seeded shuffle, or decreasing length);
+2. a *placement* loop (GIL released) that records, for each position ``p`` of that order, the
+   bin that received the item (``bin_of[p]``) and the item's rank inside that bin
+   (``rank[p]``), and counts the items of every bin;
+3. the *materialisation* of ``(items, bounds)``: bounds are the prefix sums of the counts and
+   ``items[bounds[bin_of[p]] + rank[p]] = order[p]``, a loop with independent iterations that
+   ``obfdp`` runs on several threads.
+
+Indexes never allocate per unit of capacity unless that is bounded by O(n) (``_dense_ok``);
+otherwise an ordered C++ set takes over, with identical answers.
+"""
+
+from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
+from libcpp.unordered_map cimport unordered_map
+from libcpp.utility cimport pair
+from libcpp.vector cimport vector
+from libcpp.algorithm cimport sort
+from cython.operator cimport dereference as deref
+
+import os
+
+import numpy as np
+
+cdef extern from *:
+    """
+    static inline uint64_t seqpacker_mul_high(uint64_t a, uint64_t b) {
+        return (uint64_t)(((unsigned __int128)a * (unsigned __int128)b) >> 64);
+    }
+    static inline int seqpacker_ctz(uint64_t w) { return __builtin_ctzll(w); }
+    static inline int seqpacker_msb(uint64_t w) { return 63 - __builtin_clzll(w); }
+    static const uint64_t SEQPACKER_GOLDEN_GAMMA = 0x9E3779B97F4A7C15ULL;
+    static const uint64_t SEQPACKER_MIX_1 = 0xBF58476D1CE4E5B9ULL;
+    static const uint64_t SEQPACKER_MIX_2 = 0x94D049BB133111EBULL;
+
+    #include <atomic>
+    #include <thread>
+    #include <vector>
+    typedef void (*seqpacker_block_fn)(void *context, int64_t block);
+    /* Runs fn(context, b) for every block b on up to `threads` threads (the caller's among
+       them). Blocks are independent, so which thread runs which block never changes the
+       result; a thread that cannot be started only leaves more blocks to the others. */
+    static void seqpacker_run_blocks(seqpacker_block_fn fn, void *context, int64_t blocks,
+                                     int threads) {
+        std::atomic<int64_t> next(0);
+        auto work = [&]() {
+            for (int64_t b = next.fetch_add(1); b < blocks; b = next.fetch_add(1)) fn(context, b);
+        };
+        std::vector<std::thread> pool;
+        for (int t = 1; t < threads && t < blocks; ++t) {
+            try { pool.emplace_back(work); } catch (...) { break; }
+        }
+        work();
+        for (auto &thread : pool) thread.join();
+    }
+    """
+    uint64_t mul_high "seqpacker_mul_high"(uint64_t a, uint64_t b) noexcept nogil
+    int ctz "seqpacker_ctz"(uint64_t w) noexcept nogil
+    int msb "seqpacker_msb"(uint64_t w) noexcept nogil
+    const uint64_t GOLDEN_GAMMA "SEQPACKER_GOLDEN_GAMMA"
+    const uint64_t MIX_1 "SEQPACKER_MIX_1"
+    const uint64_t MIX_2 "SEQPACKER_MIX_2"
+    ctypedef void (*block_fn)(void* context, int64_t block) noexcept nogil
+    void run_blocks "seqpacker_run_blocks"(
+        block_fn fn, void* context, int64_t blocks, int threads
+    ) noexcept nogil
+
+NAME = "cython"
+
+# obfdp's blocks of ids (docs/algorithms.md): a function of n alone.
+cdef int64_t SHARD_SIZE = 65536
+# An index may allocate per unit of capacity only while that stays O(n).
+cdef int64_t DENSE_SLACK = 65536
+cdef int64_t DENSE_FACTOR = 4
+
+ctypedef pair[int64_t, int64_t] Entry  # (remaining space, bin number)
+
+
+cdef inline bint _dense_ok(int64_t values, int64_t n) noexcept nogil:
+    return values <= DENSE_FACTOR * n + DENSE_SLACK
+
+
+# --------------------------------------------------------------------------- validation
+
+
+cdef int64_t first_invalid(const int64_t* lengths, int64_t n, int64_t capacity) noexcept nogil:
+    cdef int64_t i
+    for i in range(n):
+        if lengths[i] <= 0 or lengths[i] > capacity:
+            return i
+    return -1
+
+
+def first_invalid_length(const int64_t[::1] lengths, int64_t capacity):
+    """Index of the first length outside ``[1, capacity]``, or -1."""
+    cdef int64_t found
+    with nogil:
+        found = first_invalid(&lengths[0], lengths.shape[0], capacity)
+    return found
+
+
+# --------------------------------------------------------------------------- PRNG
+
+
+cdef uint64_t splitmix_next(SplitMix64* rng) noexcept nogil:
+    rng.state = rng.state + GOLDEN_GAMMA
+    cdef uint64_t z = rng.state
+    z = (z ^ (z >> 30)) * MIX_1
+    z = (z ^ (z >> 27)) * MIX_2
+    return z ^ (z >> 31)
+
+
+cdef uint64_t splitmix_below(SplitMix64* rng, uint64_t bound) noexcept nogil:
+    # The high 64 bits of the 128-bit product: a value in [0, bound).
+    return mul_high(splitmix_next(rng), bound)
+
+
+cdef void shuffle_into(int64_t* order, int64_t n, uint64_t seed) noexcept nogil:
+    cdef SplitMix64 rng
+    cdef int64_t i, j, swap
+    rng.state = seed
+    for i in range(n):
+        order[i] = i
+    for i in range(n - 1, 0, -1):
+        j = <int64_t>splitmix_below(&rng, <uint64_t>(i + 1))
+        swap = order[i]
+        order[i] = order[j]
+        order[j] = swap
+
+
+def prng_values(uint64_t seed, Py_ssize_t count):
+    """The first ``count`` SplitMix64 outputs for ``seed`` (the known-answer vectors)."""
+    cdef SplitMix64 rng
+    rng.state = seed
+    return [splitmix_next(&rng) for _ in range(count)]
+
+
+def shuffled_order(int64_t n, uint64_t seed):
+    """Fisher-Yates from the top over ``[0, n)``, as ``ffs`` uses it."""
+    order = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] view = order
+    if n:
+        with nogil:
+            shuffle_into(&view[0], n, seed)
+    return order
+
+
+# --------------------------------------------------------------------------- order, output
+
+
+cdef enum OrderKind:
+    IDENTITY  # position p holds id p
+    EXPLICIT  # position p holds ids[p]
+
+
+cdef inline void place(Placement* out, int64_t position, int64_t bin_number) noexcept nogil:
+    out.bin_of[position] = bin_number
+    out.rank[position] = out.counts[bin_number]
+    out.counts[bin_number] += 1
+
+
+cdef inline int64_t open_bin(Placement* out) noexcept nogil:
+    cdef int64_t bin_number = out.bins
+    out.counts[bin_number] = 0
+    out.bins += 1
+    return bin_number
+
+
+cdef struct BlockJob:
+    # The per-block loops of obfdp's schedule: blocks of ids (counting sort) or of
+    # positions (output); block b covers [b * block, min(n, (b + 1) * block)).
+    const int64_t* lengths
+    int64_t n, block, width
+    int64_t* cursors  # per (block, length): a count, then the next position
+    int64_t* ids  # output of the sort, input of the output scatter (NULL: identity)
+    const int64_t* bin_of
+    const int64_t* rank
+    const int64_t* bounds
+    int64_t* items
+
+
+cdef void histogram_block(void* context, int64_t b) noexcept nogil:
+    cdef BlockJob* job = <BlockJob*>context
+    cdef int64_t* histogram = job.cursors + b * job.width
+    cdef int64_t i
+    for i in range(b * job.block, min(job.n, (b + 1) * job.block)):
+        histogram[job.lengths[i]] += 1
+
+
+cdef void scatter_block(void* context, int64_t b) noexcept nogil:
+    cdef BlockJob* job = <BlockJob*>context
+    cdef int64_t* cursor = job.cursors + b * job.width
+    cdef int64_t i
+    for i in range(b * job.block, min(job.n, (b + 1) * job.block)):
+        job.ids[cursor[job.lengths[i]]] = i
+        cursor[job.lengths[i]] += 1
+
+
+cdef void output_block(void* context, int64_t b) noexcept nogil:
+    cdef BlockJob* job = <BlockJob*>context
+    cdef int64_t p
+    for p in range(b * job.block, min(job.n, (b + 1) * job.block)):
+        job.items[job.bounds[job.bin_of[p]] + job.rank[p]] = p if job.ids == NULL else job.ids[p]
+
+
+cdef class _Work:
+    """One packing: its processing order, the placement record, and the output.
+
+    Buffers are uninitialised numpy arrays owned by this object (allocated with the GIL,
+    used without it). ``sizes[p]`` is the length of the item at position ``p``, read in
+    sequence by the packing loops (never a gather ``lengths[ids[p]]``, a cache and TLB miss
+    per item).
+    """
+
+    cdef list buffers
+    cdef const int64_t* lengths
+    cdef int64_t n, shards, block
+    cdef int threads
+    cdef OrderKind kind
+    cdef int64_t* ids
+    cdef const int64_t* sizes
+    cdef Placement out
+
+    def __cinit__(self, const int64_t[::1] lengths, int64_t shards, int threads):
+        self.buffers = []
+        self.lengths = &lengths[0]
+        self.n = lengths.shape[0]
+        self.shards = shards
+        self.block = (self.n + shards - 1) // shards
+        self.threads = threads
+        self.kind = IDENTITY
+        self.sizes = self.lengths
+        self.out = self.placement(self.n)
+
+    cdef int64_t* buffer(self, int64_t count, bint zeroed=False) except NULL:
+        size = max(count, 1)
+        array = np.zeros(size, np.int64) if zeroed else np.empty(size, np.int64)
+        self.buffers.append(array)
+        return <int64_t*><size_t>array.ctypes.data
+
+    cdef Placement placement(self, int64_t n) except *:
+        cdef Placement out
+        out.bin_of = self.buffer(n)
+        out.rank = self.buffer(n)
+        out.counts = self.buffer(n)
+        out.bins = 0
+        return out
+
+    cdef int use_shuffle(self, uint64_t seed) except -1:
+        cdef int64_t p
+        cdef int64_t* sizes = self.buffer(self.n)
+        cdef int64_t* ids = self.buffer(self.n)
+        self.ids = ids
+        self.kind = EXPLICIT
+        self.sizes = sizes
+        with nogil:
+            shuffle_into(ids, self.n, seed)
+            for p in range(self.n):  # one gather pass, its loads independent of each other
+                sizes[p] = self.lengths[ids[p]]
+        return 0
+
+    cdef int use_decreasing(self, int64_t capacity) except -1:
+        """Ids by length descending, ties by ascending id.
+
+        A counting sort when capacity is O(n): per-block histograms, then each block scatters
+        its ids (both on up to ``threads`` threads); otherwise a comparison sort of (-length,
+        id). (Scattering the ids straight into the output instead reads the placement record
+        at random: slower, measured.)
+        """
+        cdef int64_t n = self.n, width = capacity + 1, shards = self.shards, block = self.block
+        cdef int64_t* sizes = self.buffer(n)
+        cdef int64_t* ids = self.buffer(n)
+        cdef const int64_t* lengths = self.lengths
+        cdef vector[Entry] keyed
+        cdef int64_t i, s, v, running, count, start
+        cdef int64_t* cursors
+        cdef BlockJob job
+        self.sizes = sizes
+        self.ids = ids
+        self.kind = EXPLICIT
+        if not _dense_ok(shards * width, n):
+            keyed.resize(n)
+            with nogil:
+                for i in range(n):
+                    keyed[i] = Entry(-lengths[i], i)
+                sort(keyed.begin(), keyed.end())  # ids are distinct: a total, stable order
+                for i in range(n):
+                    ids[i] = keyed[i].second
+                    sizes[i] = -keyed[i].first
+            return 0
+        cursors = self.buffer(shards * width, zeroed=True)
+        job.lengths = lengths
+        job.n = n
+        job.block = block
+        job.width = width
+        job.cursors = cursors
+        job.ids = ids
+        with nogil:
+            run_blocks(histogram_block, &job, shards, self.threads)
+            # Longer lengths first; within one length, lower blocks (lower ids) first.
+            running = 0
+            for v in range(capacity, 0, -1):
+                start = running
+                for s in range(shards):
+                    count = cursors[s * width + v]
+                    cursors[s * width + v] = running
+                    running = running + count
+                for i in range(start, running):
+                    sizes[i] = v
+            run_blocks(scatter_block, &job, shards, self.threads)
+        return 0
+
+    cdef object materialise(self):
+        """``(items, bounds)``: bin b holds ``items[bounds[b]:bounds[b + 1]]``. The scatter
+        runs per block of positions on the threads."""
+        cdef int64_t bins = self.out.bins, b
+        items = np.empty(self.n, dtype=np.int64)
+        bounds = np.empty(bins + 1, dtype=np.int64)
+        cdef int64_t* bound_ptr = <int64_t*><size_t>bounds.ctypes.data
+        cdef int64_t* counts = self.out.counts
+        cdef BlockJob job
+        job.n = self.n
+        job.block = self.block
+        job.ids = self.ids if self.kind == EXPLICIT else <int64_t*>NULL
+        job.bin_of = self.out.bin_of
+        job.rank = self.out.rank
+        job.bounds = bound_ptr
+        job.items = <int64_t*><size_t>items.ctypes.data
+        with nogil:
+            bound_ptr[0] = 0
+            for b in range(bins):
+                bound_ptr[b + 1] = bound_ptr[b] + counts[b]
+            run_blocks(output_block, &job, self.shards, self.threads)
+        return items, bounds
+
+
+# --------------------------------------------------------------------------- first fit
+
+
+ctypedef fused space_t:
+    int32_t
+    int64_t
+
+
+cdef int first_fit(
+    const int64_t* sizes, const int64_t* positions, int64_t n, int64_t capacity, Placement* out
+) except -1 nogil:
+    """Lowest-numbered bin that fits, for the items of lengths ``sizes`` in that order, into
+    new bins after ``out``'s; item p is recorded at ``positions[p]`` (NULL: at p).
+
+    The index is a max-tree over bin numbers whose nodes are one cache line: 16 children of
+    int32 (capacities below 2**31) or 8 of int64, so a query or an update touches about
+    log16(bins) or log8(bins) lines instead of log2(bins).
+    """
+    cdef vector[int32_t] narrow
+    cdef vector[int64_t] wide
+    if capacity <= INT32_MAX:
+        narrow.resize(tree_size(n, 16), 0)
+        first_fit_tree(sizes, positions, n, capacity, out, narrow.data())
+    else:
+        wide.resize(tree_size(n, 8), 0)
+        first_fit_tree(sizes, positions, n, capacity, out, wide.data())
+    return 0
+
+
+cdef int64_t tree_levels(int64_t n, int64_t fanout, int64_t* offsets) noexcept nogil:
+    """Level l starts at offsets[l]; level 0 has a leaf per bin (rounded up to whole nodes),
+    entry i of level l + 1 is the maximum of entries fanout*i .. fanout*i + fanout - 1 of
+    level l, and the top level is one node. Returns the number of levels."""
+    cdef int64_t levels = 0, total = 0
+    cdef int64_t size = max(fanout, ((n + fanout - 1) // fanout) * fanout)
+    while True:
+        offsets[levels] = total
+        total += size
+        levels += 1
+        if size == fanout:
+            offsets[levels] = total
+            return levels
+        size = ((size // fanout + fanout - 1) // fanout) * fanout
+
+
+cdef int64_t tree_size(int64_t n, int64_t fanout) noexcept nogil:
+    cdef int64_t offsets[66]
+    return offsets[tree_levels(n, fanout, offsets)]
+
+
+cdef void first_fit_tree(
+    const int64_t* sizes, const int64_t* positions, int64_t n, int64_t capacity, Placement* out,
+    space_t* tree
+) noexcept nogil:
+    cdef int64_t fanout = 64 // sizeof(space_t)
+    cdef int64_t offsets[66]
+    cdef int64_t levels = tree_levels(n, fanout, offsets), level
+    cdef space_t* row
+    cdef space_t best
+    cdef int64_t p, length, index, target, child, base = out.bins
+    for p in range(n):
+        length = sizes[p]
+        # Descend from the top node to the leftmost leaf whose remaining space fits.
+        index = 0
+        level = levels - 1
+        while True:
+            row = tree + offsets[level] + fanout * index
+            child = 0
+            while child < fanout and row[child] < length:
+                child += 1
+            if child == fanout:  # only possible at the top: no bin fits
+                index = -1
+                break
+            index = fanout * index + child
+            if level == 0:
+                break
+            level -= 1
+        if index < 0:
+            target = open_bin(out) - base
+            tree[target] = <space_t>capacity
+        else:
+            target = index
+        place(out, p if positions == NULL else positions[p], base + target)
+        tree[target] -= <space_t>length
+        # Recompute the maxima above the leaf until one does not change.
+        index = target
+        for level in range(levels - 1):
+            row = tree + offsets[level] + (index - index % fanout)
+            best = row[0]
+            for child in range(1, fanout):
+                if row[child] > best:
+                    best = row[child]
+            index //= fanout
+            if tree[offsets[level + 1] + index] == best:
+                break
+            tree[offsets[level + 1] + index] = best
+
+
+# --------------------------------------------------------------------------- best / worst fit
+
+
+cdef struct BitIndex:
+    # levels[0] has one bit per value; each higher level one bit per word below; the top
+    # level is one word.
+    uint64_t* words[8]
+    int64_t sizes[8]
+    int levels
+
+
+cdef void bits_set(BitIndex* index, int64_t value) noexcept nogil:
+    cdef int level
+    cdef uint64_t before
+    for level in range(index.levels):
+        before = index.words[level][value >> 6]
+        index.words[level][value >> 6] = before | ((<uint64_t>1) << (value & 63))
+        if before:
+            return
+        value >>= 6
+
+
+cdef void bits_clear(BitIndex* index, int64_t value) noexcept nogil:
+    cdef int level
+    cdef uint64_t after
+    for level in range(index.levels):
+        after = index.words[level][value >> 6] & ~((<uint64_t>1) << (value & 63))
+        index.words[level][value >> 6] = after
+        if after:
+            return
+        value >>= 6
+
+
+cdef int64_t bits_descend(BitIndex* index, int level, int64_t value) noexcept nogil:
+    while level > 0:
+        level -= 1
+        value = (value << 6) | ctz(index.words[level][value])
+    return value
+
+
+cdef int64_t bits_successor(BitIndex* index, int64_t value) noexcept nogil:
+    """The smallest set value >= ``value``, or -1."""
+    cdef int level = 0
+    cdef int64_t word
+    cdef uint64_t masked
+    while level < index.levels:
+        word = value >> 6
+        if word >= index.sizes[level]:
+            return -1
+        masked = index.words[level][word] & ((~(<uint64_t>0)) << (value & 63))
+        if masked:
+            return bits_descend(index, level, (word << 6) | ctz(masked))
+        value = word + 1
+        level += 1
+    return -1
+
+
+cdef int64_t bits_max(BitIndex* index) noexcept nogil:
+    """The largest set value, or -1."""
+    cdef int top = index.levels - 1
+    cdef uint64_t word = index.words[top][0]
+    cdef int64_t value
+    if not word:
+        return -1
+    value = msb(word)
+    while top > 0:
+        top -= 1
+        value = (value << 6) | msb(index.words[top][value])
+    return value
+
+
+cdef inline int64_t heap_meld(int64_t a, int64_t b, int64_t* child, int64_t* sibling) noexcept nogil:
+    """Pairing heap of bin numbers (the keys themselves): the smaller root adopts the other."""
+    if a < 0:
+        return b
+    if b < 0:
+        return a
+    if b < a:
+        a, b = b, a
+    sibling[b] = child[a]
+    child[a] = b
+    return a
+
+
+cdef int64_t heap_pop(int64_t root, int64_t* child, int64_t* sibling) noexcept nogil:
+    """The heap left when ``root`` (its minimum) is removed: the two-pass pairing.
+
+    Every bin outside a heap keeps child == sibling == -1, so it can be melded in directly.
+    """
+    cdef int64_t first = child[root], stack = -1, a, b, following, merged
+    child[root] = -1
+    while first >= 0:
+        a = first
+        b = sibling[a]
+        sibling[a] = -1
+        if b >= 0:
+            following = sibling[b]
+            sibling[b] = -1
+            merged = heap_meld(a, b, child, sibling)
+        else:
+            following = -1
+            merged = a
+        sibling[merged] = stack
+        stack = merged
+        first = following
+    if stack < 0:
+        return -1
+    merged = stack
+    stack = sibling[merged]
+    sibling[merged] = -1
+    while stack >= 0:
+        following = sibling[stack]
+        sibling[stack] = -1
+        merged = heap_meld(merged, stack, child, sibling)
+        stack = following
+    return merged
+
+
+cdef struct Buckets:
+    # The bins of one remaining-space value, lowest number first: a FIFO of bin numbers that
+    # arrived in increasing order (nearly all of them, with decreasing items), plus a pairing
+    # heap for the ones that arrived below the FIFO's last.
+    int64_t* first  # per value: FIFO head, -1 when empty
+    int64_t* last  # per value: FIFO tail
+    int64_t* heap  # per value: heap root, -1 when empty
+    int64_t* link  # per bin: the next bin in its FIFO
+    int64_t* child  # per bin: pairing-heap links
+    int64_t* sibling
+
+
+cdef inline bint buckets_empty(Buckets* buckets, int64_t value) noexcept nogil:
+    return buckets.first[value] < 0 and buckets.heap[value] < 0
+
+
+cdef inline int64_t buckets_pop(Buckets* buckets, int64_t value) noexcept nogil:
+    """Remove and return the lowest bin number of a non-empty bucket."""
+    cdef int64_t head = buckets.first[value], root = buckets.heap[value]
+    if root >= 0 and (head < 0 or root < head):
+        buckets.heap[value] = heap_pop(root, buckets.child, buckets.sibling)
+        return root
+    buckets.first[value] = buckets.link[head]
+    return head
+
+
+cdef inline void buckets_push(Buckets* buckets, int64_t value, int64_t bin_number) noexcept nogil:
+    cdef int64_t tail
+    if buckets.first[value] < 0:
+        buckets.first[value] = bin_number
+        buckets.last[value] = bin_number
+        buckets.link[bin_number] = -1
+        return
+    tail = buckets.last[value]
+    if bin_number > tail:
+        buckets.link[tail] = bin_number
+        buckets.last[value] = bin_number
+        buckets.link[bin_number] = -1
+    else:
+        buckets.heap[value] = heap_meld(
+            buckets.heap[value], bin_number, buckets.child, buckets.sibling
+        )
+
+
+cdef struct Treap:
+    # An ordered set of (remaining, bin) pairs whose nodes are the bins themselves (a bin is
+    # indexed at most once), so it allocates nothing while packing. Priorities are a fixed
+    # hash of the bin number; they shape the tree, never the answers.
+    int64_t root
+    int64_t* key  # per bin: its remaining space while indexed
+    int64_t* left
+    int64_t* right
+
+
+cdef inline uint64_t treap_priority(int64_t bin_number) noexcept nogil:
+    cdef uint64_t z = (<uint64_t>bin_number + 1) * GOLDEN_GAMMA
+    z = (z ^ (z >> 30)) * MIX_1
+    return z ^ (z >> 27)
+
+
+cdef inline bint treap_before(Treap* treap, int64_t key, int64_t bin_number, int64_t node) noexcept nogil:
+    """(key, bin_number) < (key of node, node)."""
+    return key < treap.key[node] or (key == treap.key[node] and bin_number < node)
+
+
+cdef int64_t treap_merge(Treap* treap, int64_t low, int64_t high) noexcept nogil:
+    """Join two treaps, every pair of ``low`` before every pair of ``high``."""
+    if low < 0:
+        return high
+    if high < 0:
+        return low
+    if treap_priority(low) > treap_priority(high):
+        treap.right[low] = treap_merge(treap, treap.right[low], high)
+        return low
+    treap.left[high] = treap_merge(treap, low, treap.left[high])
+    return high
+
+
+cdef void treap_split(
+    Treap* treap, int64_t node, int64_t key, int64_t bin_number, int64_t* low, int64_t* high
+) noexcept nogil:
+    """Pairs before (key, bin_number) into ``low``, the others into ``high``."""
+    if node < 0:
+        low[0] = -1
+        high[0] = -1
+    elif not treap_before(treap, key, bin_number, node):  # node's pair is before
+        treap_split(treap, treap.right[node], key, bin_number, &treap.right[node], high)
+        low[0] = node
+    else:
+        treap_split(treap, treap.left[node], key, bin_number, low, &treap.left[node])
+        high[0] = node
+
+
+cdef void treap_insert(Treap* treap, int64_t key, int64_t bin_number) noexcept nogil:
+    cdef int64_t low, high
+    treap.key[bin_number] = key
+    treap.left[bin_number] = -1
+    treap.right[bin_number] = -1
+    treap_split(treap, treap.root, key, bin_number, &low, &high)
+    treap.root = treap_merge(treap, treap_merge(treap, low, bin_number), high)
+
+
+cdef int64_t treap_erase(Treap* treap, int64_t node, int64_t target) noexcept nogil:
+    """The subtree ``node`` without ``target`` (which it holds)."""
+    if node == target:
+        return treap_merge(treap, treap.left[node], treap.right[node])
+    if treap_before(treap, treap.key[target], target, node):
+        treap.left[node] = treap_erase(treap, treap.left[node], target)
+    else:
+        treap.right[node] = treap_erase(treap, treap.right[node], target)
+    return node
+
+
+cdef int64_t treap_lower_bound(Treap* treap, int64_t key) noexcept nogil:
+    """The first pair whose remaining space is >= key (lowest bin among equals), or -1."""
+    cdef int64_t node = treap.root, found = -1
+    while node >= 0:
+        if treap.key[node] >= key:
+            found = node
+            node = treap.left[node]
+        else:
+            node = treap.right[node]
+    return found
+
+
+cdef int64_t treap_max_key(Treap* treap) noexcept nogil:
+    cdef int64_t node = treap.root
+    if node < 0:
+        return -1
+    while treap.right[node] >= 0:
+        node = treap.right[node]
+    return treap.key[node]
+
+
+cdef class _RemainingIndex:
+    """Bins by remaining space. Dense (capacity O(n)): the distinct values in a bit index,
+    each with its Buckets; otherwise a treap of (remaining, bin) over the bins."""
+
+    cdef bint dense
+    cdef BitIndex bits
+    cdef Buckets buckets
+    cdef vector[vector[uint64_t]] levels
+    cdef vector[int64_t] per_value
+    cdef object per_bin
+    cdef Treap treap
+
+    def __cinit__(self, int64_t capacity, int64_t n):
+        cdef int64_t words = capacity // 64 + 1, values = capacity + 1
+        cdef int level = 0
+        self.dense = _dense_ok(capacity + 1, n)
+        self.per_bin = np.empty(3 * max(n, 1), np.int64)  # each bin's entries set when used
+        if not self.dense:
+            self.treap.root = -1
+            self.treap.key = <int64_t*><size_t>self.per_bin.ctypes.data
+            self.treap.left = self.treap.key + n
+            self.treap.right = self.treap.left + n
+            return
+        while True:
+            self.levels.push_back(vector[uint64_t](words, 0))
+            words = (words + 63) // 64 if words > 1 else 0
+            if words == 0:
+                break
+        self.bits.levels = self.levels.size()
+        for level in range(self.bits.levels):
+            self.bits.words[level] = self.levels[level].data()
+            self.bits.sizes[level] = self.levels[level].size()
+        self.per_value.resize(3 * values, -1)
+        self.buckets.first = self.per_value.data()
+        self.buckets.last = self.buckets.first + values
+        self.buckets.heap = self.buckets.last + values
+        self.buckets.link = <int64_t*><size_t>self.per_bin.ctypes.data
+        self.buckets.child = self.buckets.link + n
+        self.buckets.sibling = self.buckets.child + n
+
+    cdef int64_t take(self, int64_t length, bint worst, int64_t* remaining) except -2 nogil:
+        """Remove the chosen bin and return it (its space in ``remaining``), or -1."""
+        cdef int64_t space, bin_number
+        if self.dense:
+            space = bits_max(&self.bits) if worst else bits_successor(&self.bits, length)
+            if space < length:  # also covers -1 (nothing indexed)
+                return -1
+            bin_number = buckets_pop(&self.buckets, space)
+            if buckets_empty(&self.buckets, space):
+                bits_clear(&self.bits, space)
+        else:
+            space = treap_max_key(&self.treap) if worst else length
+            if space < length:  # also covers -1 (nothing indexed)
+                return -1
+            bin_number = treap_lower_bound(&self.treap, space)
+            if bin_number < 0:
+                return -1
+            space = self.treap.key[bin_number]
+            self.treap.root = treap_erase(&self.treap, self.treap.root, bin_number)
+        remaining[0] = space
+        return bin_number
+
+    cdef inline void opened(self, int64_t bin_number) noexcept nogil:
+        """A new bin: outside every heap (see heap_pop)."""
+        if self.dense:
+            self.buckets.child[bin_number] = -1
+            self.buckets.sibling[bin_number] = -1
+
+    cdef int add(self, int64_t space, int64_t bin_number) except -1 nogil:
+        if space <= 0:
+            return 0  # nothing fits a full bin
+        if self.dense:
+            if buckets_empty(&self.buckets, space):
+                bits_set(&self.bits, space)
+            buckets_push(&self.buckets, space, bin_number)
+        else:
+            treap_insert(&self.treap, space, bin_number)
+        return 0
+
+
+cdef int fit_by_remaining(
+    const int64_t* sizes, int64_t n, int64_t capacity, bint worst, _RemainingIndex index,
+    Placement* out
+) except -1 nogil:
+    """Best fit (least remaining that fits) or worst fit (most remaining); ties: lowest bin."""
+    cdef int64_t p, length, target, space
+    for p in range(n):
+        length = sizes[p]
+        target = index.take(length, worst, &space)
+        if target < 0:
+            target = open_bin(out)
+            space = capacity
+            index.opened(target)
+        place(out, p, target)
+        index.add(space - length, target)
+    return 0
+
+
+# --------------------------------------------------------------------------- MFFD
+
+
+cdef struct MffdScratch:
+    int64_t* remaining  # space left in each A-bin
+    int64_t* has_b_item  # 0/1 per A-bin
+    int64_t* rest  # positions left for stage 5
+    int64_t* rest_sizes  # their lengths
+    int64_t* next_
+    int64_t* prev_
+
+
+cdef struct UnplacedPositions:
+    # Path-compressed pointer forests over positions of the decreasing order: the first
+    # unplaced position >= p (next_, n = none) and the last <= p (prev_, shifted by one).
+    int64_t* next_
+    int64_t* prev_
+
+
+cdef int64_t next_unplaced(UnplacedPositions* pool, int64_t position) noexcept nogil:
+    cdef int64_t root = position, following
+    while pool.next_[root] != root:
+        root = pool.next_[root]
+    while pool.next_[position] != root:
+        following = pool.next_[position]
+        pool.next_[position] = root
+        position = following
+    return root
+
+
+cdef int64_t prev_unplaced(UnplacedPositions* pool, int64_t position) noexcept nogil:
+    cdef int64_t slot = position + 1, root, following
+    root = slot
+    while pool.prev_[root] != root:
+        root = pool.prev_[root]
+    while pool.prev_[slot] != root:
+        following = pool.prev_[slot]
+        pool.prev_[slot] = root
+        slot = following
+    return root - 1
+
+
+cdef inline void remove_position(UnplacedPositions* pool, int64_t position) noexcept nogil:
+    pool.next_[position] = position + 1
+    pool.prev_[position + 1] = position
+
+
+cdef int64_t first_fitting_position(const int64_t* sizes, int64_t n, int64_t space) noexcept nogil:
+    """First position of the decreasing order whose length is <= space."""
+    cdef int64_t low = 0, high = n, middle
+    while low < high:
+        middle = (low + high) // 2
+        if sizes[middle] <= space:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+cdef int64_t largest_fitting(
+    UnplacedPositions* pool, const int64_t* sizes, int64_t n, int64_t space, int64_t start,
+    int64_t end
+) noexcept nogil:
+    cdef int64_t position = next_unplaced(
+        pool, max(start, first_fitting_position(sizes, n, space))
+    )
+    return position if position < end else -1
+
+
+cdef inline int64_t smallest(UnplacedPositions* pool, int64_t start, int64_t end) noexcept nogil:
+    cdef int64_t position = prev_unplaced(pool, end - 1)
+    return position if position >= start else -1
+
+
+cdef int64_t class_end(const int64_t* sizes, int64_t n, int64_t start, int64_t factor, int64_t capacity) noexcept nogil:
+    """End of the run of positions from ``start`` whose size satisfies factor * s > capacity."""
+    while start < n and factor * sizes[start] > capacity:
+        start += 1
+    return start
+
+
+cdef int mffd_place(
+    const int64_t* sizes, int64_t n, int64_t capacity, MffdScratch* work, Placement* out
+) except -1 nogil:
+    """MFFD over the decreasing order whose lengths are ``sizes``."""
+    cdef UnplacedPositions pool
+    cdef int64_t* remaining = work.remaining
+    cdef int64_t* rest = work.rest
+    cdef int64_t p, b, tail, before_tail, found, end_a, end_b, end_c, rest_count = 0
+    pool.next_ = work.next_
+    pool.prev_ = work.prev_
+    for p in range(n + 1):
+        pool.next_[p] = p
+        pool.prev_[p] = p
+    end_a = class_end(sizes, n, 0, 2, capacity)
+    end_b = class_end(sizes, n, end_a, 3, capacity)
+    end_c = class_end(sizes, n, end_b, 6, capacity)
+
+    # Stage 1: every A item opens its own bin (bin b holds position b).
+    for p in range(end_a):
+        remove_position(&pool, p)
+        place(out, p, open_bin(out))
+        remaining[p] = capacity - sizes[p]
+        work.has_b_item[p] = 0
+
+    # Stage 2: forward through the A-bins, the largest B item that fits.
+    for b in range(end_a):
+        tail = smallest(&pool, end_a, end_b)
+        if tail >= 0 and sizes[tail] <= remaining[b]:
+            found = largest_fitting(&pool, sizes, n, remaining[b], end_a, end_b)
+            mffd_put(&pool, out, sizes, remaining, b, found)
+            work.has_b_item[b] = 1
+
+    # Stage 3: backward through the A-bins without a B item, two C items.
+    for b in range(end_a - 1, -1, -1):
+        if work.has_b_item[b]:
+            continue
+        tail = smallest(&pool, end_b, end_c)
+        if tail < 0:
+            break
+        before_tail = smallest(&pool, end_b, tail)
+        if before_tail < 0 or sizes[tail] + sizes[before_tail] > remaining[b]:
+            continue
+        mffd_put(&pool, out, sizes, remaining, b, tail)
+        found = largest_fitting(&pool, sizes, n, remaining[b], end_b, end_c)
+        mffd_put(&pool, out, sizes, remaining, b, found)
+
+    # Stage 4: forward through the A-bins, the largest remaining item that fits, repeatedly.
+    for b in range(end_a):
+        while True:
+            tail = smallest(&pool, end_a, n)
+            if tail < 0 or sizes[tail] > remaining[b]:
+                break
+            found = largest_fitting(&pool, sizes, n, remaining[b], end_a, n)
+            mffd_put(&pool, out, sizes, remaining, b, found)
+
+    # Stage 5: first fit decreasing for the rest, into new bins after the A-bins.
+    p = next_unplaced(&pool, end_a)
+    while p < n:
+        rest[rest_count] = p
+        work.rest_sizes[rest_count] = sizes[p]
+        rest_count += 1
+        p = next_unplaced(&pool, p + 1)
+    first_fit(work.rest_sizes, rest, rest_count, capacity, out)
+    return 0
+
+
+cdef inline void mffd_put(
+    UnplacedPositions* pool, Placement* out, const int64_t* sizes, int64_t* remaining,
+    int64_t bin_number, int64_t position
+) noexcept nogil:
+    remove_position(pool, position)
+    place(out, position, bin_number)
+    remaining[bin_number] -= sizes[position]
+
+
+# --------------------------------------------------------------------------- next fit, Harmonic-K
+
+
+cdef struct HkBin:
+    int64_t number  # opening number, -1 when the class has no open bin
+    int64_t count
+    int64_t remaining
+
+
+cdef inline int64_t hk_class(int64_t length, int64_t capacity, int64_t k) noexcept nogil:
+    return min(capacity // length, k)
+
+
+cdef inline int64_t hk_add(
+    HkBin* open_bin, int64_t length, int64_t size_class, int64_t capacity, int64_t k,
+    int64_t* opened, int64_t* closed_unfit
+) noexcept nogil:
+    """Put one item into its class's bin; returns that bin's number.
+
+    ``closed_unfit`` receives the number of a class-k bin closed because the item did not fit
+    (or -1); ``open_bin.number`` is -1 afterwards when the bin closed full.
+    """
+    cdef int64_t number
+    closed_unfit[0] = -1
+    if open_bin.number >= 0 and length > open_bin.remaining:
+        closed_unfit[0] = open_bin.number  # only a class-k bin can be too full
+        open_bin.number = -1
+    if open_bin.number < 0:
+        open_bin.number = opened[0]
+        opened[0] += 1
+        open_bin.count = 0
+        open_bin.remaining = capacity
+    number = open_bin.number
+    open_bin.count += 1
+    open_bin.remaining -= length
+    if (open_bin.count == size_class) if size_class < k else (open_bin.remaining == 0):
+        open_bin.number = -1
+    return number
+
+
+cdef int harmonic_k(
+    const int64_t* lengths, int64_t n, int64_t capacity, int64_t k, Placement* out
+) except -1 nogil:
+    cdef int64_t classes = min(k, capacity) + 1
+    cdef bint dense = _dense_ok(classes, n)
+    cdef vector[HkBin] open_bins
+    cdef unordered_map[int64_t, int64_t] slot_of_class
+    cdef unordered_map[int64_t, int64_t].iterator found
+    cdef int64_t item, size_class, slot, number, closed_unfit, opened = 0
+    cdef HkBin empty
+    empty.number = -1
+    empty.count = 0
+    empty.remaining = 0
+    if dense:
+        open_bins.resize(classes, empty)
+    for item in range(n):
+        size_class = hk_class(lengths[item], capacity, k)
+        if dense:
+            slot = size_class
+        else:
+            found = slot_of_class.find(size_class)
+            if found == slot_of_class.end():
+                slot = open_bins.size()
+                slot_of_class[size_class] = slot
+                open_bins.push_back(empty)
+            else:
+                slot = deref(found).second
+        number = hk_add(
+            &open_bins[slot], lengths[item], size_class, capacity, k, &opened, &closed_unfit
+        )
+        if number == out.bins:
+            open_bin(out)
+        place(out, item, number)
+    return 0
+
+
+cdef int64_t next_fit_starts(
+    const int64_t* lengths, int64_t n, int64_t capacity, int64_t* starts
+) noexcept nogil:
+    """The number of next-fit bins; with ``starts`` given, the first id of each bin too."""
+    cdef int64_t i, used = 0, bins = 1
+    if starts != NULL:
+        starts[0] = 0
+    for i in range(n):
+        if used + lengths[i] > capacity:
+            if starts != NULL:
+                starts[bins] = i
+            bins += 1
+            used = 0
+        used += lengths[i]
+    return bins
+
+
+cdef object pack_nf(const int64_t[::1] lengths, int64_t capacity):
+    cdef int64_t n = lengths.shape[0], bins
+    with nogil:  # two passes: count, then fill the exact-size output
+        bins = next_fit_starts(&lengths[0], n, capacity, NULL)
+    bounds = np.empty(bins + 1, dtype=np.int64)
+    cdef int64_t* starts = <int64_t*><size_t>bounds.ctypes.data
+    with nogil:
+        next_fit_starts(&lengths[0], n, capacity, starts)
+        starts[bins] = n
+    return np.arange(n, dtype=np.int64), bounds
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+cdef int _threads_for(int64_t shards):
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return <int>max(1, min(shards, cores))
+
+
+def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t seed, k):
+    """``(items, bounds)`` int64 arrays; bin ``b`` holds ``items[bounds[b]:bounds[b + 1]]``."""
+    cdef int64_t n = lengths.shape[0]
+    # A k beyond capacity behaves exactly like capacity + 1: no length reaches class k.
+    cdef int64_t k_value = min(k, capacity + 1)
+    cdef int64_t shards = 1
+    cdef int threads = 1
+    cdef bint worst = strategy == "wf"
+    cdef _Work work
+    cdef _RemainingIndex index
+    cdef MffdScratch mffd
+    if strategy == "nf":
+        return pack_nf(lengths, capacity)
+    if strategy == "obfdp":
+        shards = max(1, (n + SHARD_SIZE - 1) // SHARD_SIZE)
+        threads = _threads_for(shards)
+    work = _Work(lengths, shards, threads)
+    if strategy == "ffs":
+        work.use_shuffle(seed)
+    elif strategy in ("ffd", "bfd", "obfd", "obfdp", "mffd"):
+        work.use_decreasing(capacity)
+    if strategy in ("ff", "ffd", "ffs"):
+        with nogil:
+            first_fit(work.sizes, NULL, n, capacity, &work.out)
+    elif strategy in ("bf", "wf", "bfd", "obfd", "obfdp"):
+        index = _RemainingIndex(capacity, n)
+        with nogil:
+            fit_by_remaining(work.sizes, n, capacity, worst, index, &work.out)
+    elif strategy == "mffd":
+        mffd.remaining = work.buffer(n)
+        mffd.has_b_item = work.buffer(n)
+        mffd.rest = work.buffer(n)
+        mffd.rest_sizes = work.buffer(n)
+        mffd.next_ = work.buffer(n + 1)
+        mffd.prev_ = work.buffer(n + 1)
+        with nogil:
+            mffd_place(work.sizes, n, capacity, &mffd, &work.out)
+    elif strategy == "hk":
+        with nogil:
+            harmonic_k(work.sizes, n, capacity, k_value, &work.out)
+    else:
+        raise ValueError(f"unknown strategy {strategy!r}")
+    return work.materialise()
+
+
+# --------------------------------------------------------------------------- streams
+
+
+cdef class NextFitStream:
+    """Online next fit: ``add`` returns the bins it closed, ``finish`` the open one."""
+
+    cdef int64_t capacity, remaining, added
+    cdef list current
+
+    def __cinit__(self, int64_t capacity):
+        self.capacity = capacity
+        self.remaining = 0
+        self.added = 0
+        self.current = []
+
+    def add(self, int64_t length):
+        cdef list closed = []
+        if self.current and length > self.remaining:
+            closed.append(self.current)
+            self.current = []
+        if not self.current:
+            self.remaining = self.capacity
+        self.current.append(self.added)
+        self.added += 1
+        self.remaining -= length
+        if self.remaining == 0:
+            closed.append(self.current)
+            self.current = []
+        return closed
+
+    def finish(self):
+        closed = [self.current] if self.current else []
+        self.current = []
+        return closed
+
+
+cdef class HarmonicKStream:
+    """Online Harmonic-K with at most ``k`` open bins (the rules of ``hk_add``)."""
+
+    cdef int64_t capacity, k, added, opened
+    cdef vector[HkBin] open_bins
+    cdef dict slot_of_class
+    cdef dict ids_of_bin
+
+    def __cinit__(self, int64_t capacity, k):
+        self.capacity = capacity
+        self.k = min(k, capacity + 1)
+        self.added = 0
+        self.opened = 0
+        self.slot_of_class = {}
+        self.ids_of_bin = {}
+
+    def add(self, int64_t length):
+        cdef int64_t size_class = hk_class(length, self.capacity, self.k)
+        cdef int64_t slot, number, closed_unfit
+        cdef HkBin empty
+        slot = self.slot_of_class.get(size_class, -1)
+        if slot < 0:
+            empty.number = -1
+            empty.count = 0
+            empty.remaining = 0
+            slot = self.open_bins.size()
+            self.open_bins.push_back(empty)
+            self.slot_of_class[size_class] = slot
+        number = hk_add(
+            &self.open_bins[slot], length, size_class, self.capacity, self.k, &self.opened,
+            &closed_unfit
+        )
+        self.ids_of_bin.setdefault(number, []).append(self.added)
+        self.added += 1
+        closed = []
+        if closed_unfit >= 0:
+            closed.append(self.ids_of_bin.pop(closed_unfit))
+        if self.open_bins[slot].number < 0:
+            closed.append(self.ids_of_bin.pop(number))
+        return closed
+
+    def finish(self):
+        closed = [self.ids_of_bin[number] for number in sorted(self.ids_of_bin)]
+        self.ids_of_bin = {}
+        cdef Py_ssize_t slot
+        for slot in range(<Py_ssize_t>self.open_bins.size()):
+            self.open_bins[slot].number = -1
+        return closed
+
+
+def make_stream(str strategy, int64_t capacity, k):
+    """The online packer for ``nf`` or ``hk``."""
+    if strategy == "hk":
+        return HarmonicKStream(capacity, k)
+    return NextFitStream(capacity)
