@@ -147,7 +147,9 @@ def _first_fit(lengths: list[int], capacity: int, order: list[int]) -> Packing:
     return _flatten(bins)
 
 
-def _fit_by_remaining(lengths: list[int], capacity: int, order: list[int], worst: bool) -> Packing:
+def _fit_by_remaining(
+    lengths: list[int], capacity: int, order: list[int], worst: bool
+) -> Packing:
     index = RemainingSpaceIndex()
     take = index.take_worst_fit if worst else index.take_best_fit
     bins: list[list[int]] = []
