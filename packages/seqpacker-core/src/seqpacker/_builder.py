@@ -306,6 +306,23 @@ def _check_count(token_ids: object, expected: int) -> None:
 # public entry points
 
 
+def _check_packing(result: PackResult) -> None:
+    """The kernels write rows without bounds checks: refuse a PackResult that is not a packing."""
+    items, bounds, lengths = result.items_flat, result.bin_bounds, result.lengths
+    valid = (
+        len(bounds) >= 1
+        and bounds[0] == 0
+        and bounds[-1] == len(items)
+        and bool((np.diff(bounds) > 0).all())
+        and (len(items) == 0 or (int(items.min()) >= 0 and int(items.max()) < len(lengths)))
+        and bool((lengths >= 1).all())
+    )
+    if valid and len(items):
+        valid = bool((result.bin_loads <= result.capacity).all())
+    if not valid:
+        raise ValueError("result is not a valid packing (bins out of range or over capacity)")
+
+
 def _build(
     result: PackResult,
     *,
@@ -316,6 +333,7 @@ def _build(
     label_padding_value: int,
     overflow: OverflowReport | None,
 ) -> PackedArrays:
+    _check_packing(result)
     input_ids, attention_mask, position_ids, labels, shift_labels = (
         _backend.active.fill_packed_rows(
             values,
