@@ -171,7 +171,7 @@ def _cumulative_with_zero(lengths: np.ndarray) -> np.ndarray:
 # token ids -> (values, starts, lengths)
 
 
-def _check_int_option(name: str, value: object) -> int:
+def check_int_option(name: str, value: object) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {_describe(value)}")
     if not INT64_MIN <= int(value) <= INT64_MAX:
@@ -374,8 +374,8 @@ def build_packed_arrays(
     """
     if not isinstance(result, PackResult):
         raise TypeError(f"result must be a PackResult, got {type(result).__name__}")
-    padding_value = _check_int_option("padding_value", padding_value)
-    label_padding_value = _check_int_option("label_padding_value", label_padding_value)
+    padding_value = check_int_option("padding_value", padding_value)
+    label_padding_value = check_int_option("label_padding_value", label_padding_value)
     _check_count(token_ids, len(result.lengths))
     values, offsets = flatten_token_ids(token_ids)
     _check_lengths(np.diff(offsets), result.lengths)
@@ -457,8 +457,8 @@ def pack_and_build(
         raise ValueError(
             f"unknown overflow policy {overflow!r}; choose one of: {', '.join(OVERFLOW_POLICIES)}"
         )
-    padding_value = _check_int_option("padding_value", padding_value)
-    label_padding_value = _check_int_option("label_padding_value", label_padding_value)
+    padding_value = check_int_option("padding_value", padding_value)
+    label_padding_value = check_int_option("label_padding_value", label_padding_value)
     values, offsets = flatten_token_ids(token_ids)
     capacity = check_capacity(capacity)
     lengths = np.diff(offsets)
