@@ -9,6 +9,7 @@ change the result, so the equality above is not an accident of the setup.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
@@ -61,7 +62,7 @@ def packed_logits_per_sequence(batch: PackedBatch, logits: torch.Tensor) -> dict
     order = iter(batch.sequence_ids.tolist())
     for pack, bounds in enumerate(batch.cu_seqlens):
         edges = bounds.tolist()
-        for start, end in zip(edges[:-1], edges[1:]):
+        for start, end in itertools.pairwise(edges):
             out[next(order)] = logits[pack, start:end]
     return out
 
@@ -86,7 +87,7 @@ def test_packed_equals_alone(
     assert_matches_alone(batch, output, alone)
 
 
-def _reference_varlen_attention(
+def _reference_varlen_attention(  # noqa: PLR0917 - HF's attention function signature
     module: torch.nn.Module,
     query: torch.Tensor,
     key: torch.Tensor,

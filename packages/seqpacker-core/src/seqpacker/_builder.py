@@ -179,6 +179,14 @@ def check_int_option(name: str, value: object) -> int:
     return int(value)
 
 
+def check_overflow_policy(overflow: object) -> str:
+    if overflow not in OVERFLOW_POLICIES:
+        raise ValueError(
+            f"unknown overflow policy {overflow!r}; choose one of: {', '.join(OVERFLOW_POLICIES)}"
+        )
+    return str(overflow)
+
+
 def _integer_array(array: np.ndarray, what: str) -> np.ndarray:
     """``array`` as contiguous int64, or the TypeError naming ``what``."""
     if array.ndim != 1:
@@ -453,10 +461,7 @@ def pack_and_build(
     Anything cut or dropped is listed in ``PackedArrays.overflow`` and summarised in a warning;
     ``PackedArrays.source_index`` maps each packed sequence back to its index in ``token_ids``.
     """
-    if overflow not in OVERFLOW_POLICIES:
-        raise ValueError(
-            f"unknown overflow policy {overflow!r}; choose one of: {', '.join(OVERFLOW_POLICIES)}"
-        )
+    check_overflow_policy(overflow)
     padding_value = check_int_option("padding_value", padding_value)
     label_padding_value = check_int_option("label_padding_value", label_padding_value)
     values, offsets = flatten_token_ids(token_ids)

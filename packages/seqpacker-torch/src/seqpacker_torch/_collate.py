@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from seqpacker import Packer, pack_and_build
-from seqpacker._builder import OVERFLOW_POLICIES, check_int_option
+from seqpacker._builder import check_int_option, check_overflow_policy
 
 from ._batch import PackedBatch
 from ._inputs import sample_token_ids
@@ -27,16 +27,12 @@ class PackedCollator:
     ) -> None:
         # Validate now, so a bad option fails where it is written, not inside a worker.
         packer = Packer(capacity, strategy, seed)
-        if overflow not in OVERFLOW_POLICIES:
-            raise ValueError(
-                f"unknown overflow policy {overflow!r}; choose one of: {', '.join(OVERFLOW_POLICIES)}"
-            )
         self.capacity = packer.capacity
         self.strategy = packer.strategy
         self.seed = seed
         self.padding_value = check_int_option("padding_value", padding_value)
         self.label_padding_value = check_int_option("label_padding_value", label_padding_value)
-        self.overflow = overflow
+        self.overflow = check_overflow_policy(overflow)
 
     def __call__(self, samples: list[object]) -> PackedBatch:
         token_ids = [sample_token_ids(sample, index) for index, sample in enumerate(samples)]

@@ -8,6 +8,7 @@ flash-attn. ``document_causal_block_mask`` builds the FlexAttention equivalent.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
@@ -39,7 +40,7 @@ def varlen_attention_reference(
         raise ValueError(f"{heads} query heads cannot share {kv_heads} key/value heads")
     out = query.new_zeros(query.shape)
     bounds = cu_seqlens_q.tolist()
-    for start, end in zip(bounds[:-1], bounds[1:]):
+    for start, end in itertools.pairwise(bounds):
         if end == start:
             continue
         # (heads, length, dim) for SDPA; repeat shared k/v heads for grouped-query attention.
