@@ -76,12 +76,21 @@ def extensions() -> list:
         "embedsignature": True,
         "freethreading_compatible": True,
     }
+    if os.name == "nt":
+        compile_args, link_args = ["/O2", "/std:c++17"], []
+    else:
+        compile_args, link_args = ["-O3", "-std=c++17"], []
+    if sys.platform.startswith("linux"):
+        # obfdp's prange blocks; without OpenMP they run on one thread (same results).
+        compile_args.append("-fopenmp")
+        link_args.append("-fopenmp")
     modules = [
         Extension(
             f"seqpacker._cython.{Path(src).stem}",
             [os.path.relpath(src, HERE)],
             language="c++",
-            extra_compile_args=["-O3", "-std=c++17"] if os.name != "nt" else ["/O2"],
+            extra_compile_args=compile_args,
+            extra_link_args=link_args,
             optional=not REQUIRE_EXTENSIONS,
         )
         for src in sources

@@ -1,12 +1,15 @@
-"""The Cython backend: the kernel interface of ``seqpacker._reference``, compiled.
-
-Each extension module serves part of the interface; this package gathers them.
-"""
+"""The Cython backend: the kernel interface of ``seqpacker._reference`` (see its docstring),
+compiled. Importing this package raises ImportError when the extension is not built."""
 
 from ._builder import fill_packed_rows, flatten_token_lists
-from ._kernels import first_invalid_length, make_stream, pack, prng_values, shuffled_order
-
-NAME = "cython"
+from ._kernels import (
+    NAME,
+    first_invalid_length,
+    make_stream,
+    pack,
+    prng_values,
+    shuffled_order,
+)
 
 __all__ = [
     "NAME",

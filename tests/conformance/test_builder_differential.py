@@ -28,12 +28,12 @@ FIELDS = (
 )
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _both_backends(request: pytest.FixtureRequest) -> None:
-    if request.config.getoption("--no-cython"):
-        pytest.skip("differential tests need the Cython backend (--no-cython given)")
-    if not _backend.is_available("cython"):
-        pytest.fail("the seqpacker Cython extension is not built", pytrace=False)
+pytestmark = pytest.mark.requires_cython
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _every_backend(both_backends: None) -> None:
+    """Overrides the folder's per-backend fixture: these tests compare both backends."""
 
 
 token = st.integers(min_value=-(2**63), max_value=2**63 - 1)
