@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from ._batch import PackedBatch, pack_result_to_tensors
 from ._collate import PackedCollator, packed_collate_fn
-from .attention import document_causal_block_mask, varlen_attention_reference
+from .attention import (
+    document_causal_block_mask,
+    pick_varlen_attention,
+    varlen_attention_reference,
+)
 
 __version__ = "0.1.0"
 
@@ -21,5 +25,6 @@ __all__ = [
     "document_causal_block_mask",
     "pack_result_to_tensors",
     "packed_collate_fn",
+    "pick_varlen_attention",
     "varlen_attention_reference",
 ]

@@ -8,7 +8,9 @@ flash-attn. ``document_causal_block_mask`` builds the FlexAttention equivalent.
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -75,3 +77,69 @@ def document_causal_block_mask(
     return create_block_mask(
         same_document_causal, B=rows, H=None, Q_LEN=length, KV_LEN=length, device=target
     )
+
+
+VarlenAttention = Callable[
+    [torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, int], torch.Tensor
+]
+
+
+def _flash_attn_varlen(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    cu_seqlens: torch.Tensor,
+    max_seqlen: int,
+) -> torch.Tensor:
+    from flash_attn import flash_attn_varlen_func
+
+    return flash_attn_varlen_func(
+        query, key, value, cu_seqlens, cu_seqlens, max_seqlen, max_seqlen, causal=True
+    )
+
+
+def _torch_varlen_attn(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    cu_seqlens: torch.Tensor,
+    max_seqlen: int,
+) -> torch.Tensor:
+    from torch.nn.attention.varlen import varlen_attn
+
+    return varlen_attn(
+        query,
+        key,
+        value,
+        cu_seqlens,
+        cu_seqlens,
+        max_seqlen,
+        max_seqlen,
+        window_size=(-1, 0),  # causal
+        enable_gqa=key.shape[1] != query.shape[1],
+    )
+
+
+def _reference_varlen(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    cu_seqlens: torch.Tensor,
+    max_seqlen: int,
+) -> torch.Tensor:
+    return varlen_attention_reference(query, key, value, cu_seqlens)
+
+
+def pick_varlen_attention(device: torch.device | str) -> tuple[str, VarlenAttention]:
+    """The best causal varlen attention available on ``device``: ``(name, function)``.
+
+    ``function(q, k, v, cu_seqlens, max_seqlen)`` takes ``(total, heads, dim)`` tensors.
+    Order: flash-attn's ``flash_attn_varlen_func`` (CUDA), torch's ``varlen_attn`` (CUDA),
+    then :func:`varlen_attention_reference` (anywhere).
+    """
+    if torch.device(device).type == "cuda":
+        if importlib.util.find_spec("flash_attn") is not None:
+            return "flash_attn.flash_attn_varlen_func", _flash_attn_varlen
+        if importlib.util.find_spec("torch.nn.attention.varlen") is not None:
+            return "torch.nn.attention.varlen.varlen_attn", _torch_varlen_attn
+    return "seqpacker_torch.varlen_attention_reference", _reference_varlen
