@@ -10,6 +10,7 @@ of sequences, each sequence's form and token types, then each sequence's length.
 
 from __future__ import annotations
 
+import itertools
 import numbers
 import warnings
 from dataclasses import dataclass, field
@@ -117,12 +118,32 @@ class PackedArrays:
     @cached_property
     def seq_lengths(self) -> list[np.ndarray]:
         """Real sequence lengths of each pack (int32 arrays, in placement order)."""
-        return np.split(self.seq_lengths_flat, self.pack_bounds[1:-1])
+        return _slices(self.seq_lengths_flat, self.pack_bounds)
+
+    @cached_property
+    def cu_seqlens_concat(self) -> np.ndarray:
+        """Every pack's ``cu_seqlens`` one after another (int32, ``num_sequences + num_packs``).
+
+        Pack ``p`` owns ``[pack_bounds[p] + p, pack_bounds[p + 1] + p + 1)``.
+        """
+        lengths = self.seq_lengths_flat.astype(np.int64)
+        running = np.cumsum(lengths)
+        pack_of_sequence = np.repeat(np.arange(self.num_packs), np.diff(self.pack_bounds))
+        tokens_before_pack = (running - lengths)[self.pack_bounds[:-1]]
+        out = np.zeros(len(lengths) + self.num_packs, dtype=np.int32)
+        slots = np.arange(len(lengths)) + pack_of_sequence + 1
+        out[slots] = running - tokens_before_pack[pack_of_sequence]
+        return out
 
     @cached_property
     def cu_seqlens(self) -> list[np.ndarray]:
         """Per pack: int32 ``[0, l0, l0 + l1, ..., used]`` (Flash Attention varlen layout)."""
-        return [_cumulative_with_zero(lengths) for lengths in self.seq_lengths]
+        return _slices(self.cu_seqlens_concat, self.cu_seqlens_bounds)
+
+    @property
+    def cu_seqlens_bounds(self) -> np.ndarray:
+        """Where each pack's ``cu_seqlens`` lies in ``cu_seqlens_concat`` (``num_packs + 1``)."""
+        return self.pack_bounds + np.arange(self.num_packs + 1)
 
     @cached_property
     def max_seqlen(self) -> int:
@@ -159,6 +180,12 @@ class PackedArrays:
     def max_seqlen_flat(self) -> int:
         """The longest segment of ``cu_seqlens_flat`` (padding tails included)."""
         return int(self._flat_segments.max()) if self._flat_segments.size else 0
+
+
+def _slices(flat: np.ndarray, bounds: np.ndarray) -> list[np.ndarray]:
+    # Views of flat[bounds[i]:bounds[i + 1]]; much faster than np.split for many pieces.
+    edges = bounds.tolist()
+    return [flat[start:end] for start, end in itertools.pairwise(edges)]
 
 
 def _cumulative_with_zero(lengths: np.ndarray) -> np.ndarray:

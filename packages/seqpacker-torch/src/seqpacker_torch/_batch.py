@@ -5,10 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import numpy as np
 import torch
 from seqpacker import PackedArrays, PackResult, build_packed_arrays
 
 from ._inputs import as_token_sequences
+
+
+def _split(flat: np.ndarray, bounds: np.ndarray) -> list[torch.Tensor]:
+    """Views of ``flat[bounds[i]:bounds[i + 1]]`` as tensors (one split call, no copies)."""
+    return list(torch.from_numpy(flat).split(np.diff(bounds).tolist()))
 
 
 @dataclass
@@ -44,13 +50,13 @@ class PackedBatch:
         """Wrap the core's arrays without copying (``torch.from_numpy`` shares the memory)."""
         return cls(
             input_ids=torch.from_numpy(arrays.input_ids),
-            cu_seqlens=[torch.from_numpy(c) for c in arrays.cu_seqlens],
+            cu_seqlens=_split(arrays.cu_seqlens_concat, arrays.cu_seqlens_bounds),
             max_seqlen=arrays.max_seqlen,
             position_ids=torch.from_numpy(arrays.position_ids),
             labels=torch.from_numpy(arrays.labels),
             attention_mask=torch.from_numpy(arrays.attention_mask),
             shift_labels=torch.from_numpy(arrays.shift_labels),
-            seq_lengths=[torch.from_numpy(s) for s in arrays.seq_lengths],
+            seq_lengths=_split(arrays.seq_lengths_flat, arrays.pack_bounds),
             cu_seqlens_flat=torch.from_numpy(arrays.cu_seqlens_flat),
             max_seqlen_flat=arrays.max_seqlen_flat,
             sequence_ids=torch.from_numpy(arrays.source_index[arrays.result.items_flat]),

@@ -35,7 +35,10 @@ class PackedCollator:
         self.overflow = check_overflow_policy(overflow)
 
     def __call__(self, samples: list[object]) -> PackedBatch:
-        token_ids = [sample_token_ids(sample, index) for index, sample in enumerate(samples)]
+        if all(type(sample) is list for sample in samples):  # the common case, as it comes
+            token_ids = samples
+        else:
+            token_ids = [sample_token_ids(sample, index) for index, sample in enumerate(samples)]
         arrays = pack_and_build(
             token_ids,
             self.capacity,

@@ -124,7 +124,7 @@ def fill_packed_rows(
     cdef int64_t* shift_labels = &shift_labels_view[0, 0]
     cdef const int64_t* tokens = &values[0] if values.shape[0] else NULL
     cdef const int64_t* source
-    cdef Py_ssize_t pack, k, j, at, row_end, length, sequence
+    cdef Py_ssize_t pack, k, j, at, row_end, length, sequence, tail
     with nogil:
         for pack in range(num_packs):
             at = pack * capacity
@@ -134,25 +134,29 @@ def fill_packed_rows(
                 length = lengths[sequence]
                 source = tokens + starts[sequence]
                 memcpy(input_ids + at, source, length * sizeof(int64_t))
-                for j in range(length):
-                    attention_mask[at + j] = 1
-                    position_ids[at + j] = j
                 # Aligned labels: the token itself, masked at the sequence's first token.
                 labels[at] = label_padding_value
                 memcpy(labels + at + 1, source + 1, (length - 1) * sizeof(int64_t))
                 # Shifted labels: the next token, masked at the sequence's last token.
                 memcpy(shift_labels + at, source + 1, (length - 1) * sizeof(int64_t))
                 shift_labels[at + length - 1] = label_padding_value
+                # One array per loop so that each loop vectorises.
+                for j in range(length):
+                    attention_mask[at + j] = 1
+                for j in range(length):
+                    position_ids[at + j] = j
                 at += length
             # The padding tail: a segment of its own with positions 0, 1, 2, ...
-            j = 0
-            while at < row_end:
-                input_ids[at] = padding_value
-                attention_mask[at] = 0
-                position_ids[at] = j
-                labels[at] = label_padding_value
-                shift_labels[at] = label_padding_value
-                at += 1
-                j += 1
+            tail = row_end - at
+            for j in range(tail):
+                input_ids[at + j] = padding_value
+            for j in range(tail):
+                attention_mask[at + j] = 0
+            for j in range(tail):
+                position_ids[at + j] = j
+            for j in range(tail):
+                labels[at + j] = label_padding_value
+            for j in range(tail):
+                shift_labels[at + j] = label_padding_value
     return (input_ids_array, attention_mask_array, position_ids_array, labels_array,
             shift_labels_array)
