@@ -87,7 +87,7 @@ def assert_valid(arrays: PackedArrays) -> None:
     form=st.sampled_from(["lists", "tuples", "arrays", "flat"]),
     padding_value=st.integers(min_value=-5, max_value=5),
 )
-def test_backends_build_identical_arrays(  # noqa: PLR0917 - one argument per strategy
+def test_backends_build_identical_arrays(
     token_ids: list[list[int]],
     capacity: int,
     strategy: str,

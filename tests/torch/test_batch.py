@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import seqpacker
 import torch
-from conftest import make_token_ids
 from seqpacker import FlatTokens, build_packed_arrays, pack_and_build, pack_sequences
 from seqpacker_torch import (
     PackedBatch,
@@ -19,6 +18,7 @@ from seqpacker_torch import (
     varlen_attention_reference,
 )
 from torch.utils.data import DataLoader
+from torch_helpers import make_token_ids
 
 ROW_FIELDS = ("input_ids", "position_ids", "labels", "shift_labels", "attention_mask")
 LENGTHS = [5, 9, 3, 14, 7, 2, 11, 6]

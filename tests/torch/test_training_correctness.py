@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import build_model, make_token_ids
 from seqpacker import pack_sequences
 from seqpacker_torch import PackedBatch, pack_result_to_tensors, varlen_attention_reference
+from torch_helpers import build_model, make_token_ids
 
 transformers = pytest.importorskip("transformers")
 
@@ -87,7 +87,7 @@ def test_packed_equals_alone(
     assert_matches_alone(batch, output, alone)
 
 
-def _reference_varlen_attention(  # noqa: PLR0917 - HF's attention function signature
+def _reference_varlen_attention(
     module: torch.nn.Module,
     query: torch.Tensor,
     key: torch.Tensor,

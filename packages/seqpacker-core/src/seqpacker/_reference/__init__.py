@@ -70,7 +70,7 @@ def flatten_token_lists(
     return np.array(values, dtype=np.int64), np.array(offsets, dtype=np.int64), -1
 
 
-def fill_packed_rows(  # noqa: PLR0917 - the kernel interface is positional
+def fill_packed_rows(
     values: np.ndarray,
     starts: np.ndarray,
     lengths: np.ndarray,

@@ -34,7 +34,7 @@ def flatten_token_lists(
     return values, offsets, -1
 
 
-def fill_packed_rows(  # noqa: PLR0917 - the kernel interface is positional
+def fill_packed_rows(
     values: list[int],
     starts: list[int],
     lengths: list[int],
