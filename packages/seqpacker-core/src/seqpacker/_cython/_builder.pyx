@@ -91,6 +91,57 @@ def flatten_token_lists(sequences):
     return values_array, offsets_array, -1
 
 
+cdef void _fill_row(
+    Py_ssize_t at,
+    Py_ssize_t capacity,
+    Py_ssize_t first,
+    Py_ssize_t last,
+    const int64_t* tokens,
+    const int64_t* starts,
+    const int64_t* lengths,
+    const int64_t* items,
+    int64_t* input_ids,
+    int64_t* attention_mask,
+    int64_t* position_ids,
+    int64_t* labels,
+    int64_t* shift_labels,
+    int64_t padding_value,
+    int64_t label_padding_value,
+) noexcept nogil:
+    """One row starting at slot ``at``: the sequences ``items[first:last]``, then padding."""
+    cdef Py_ssize_t row_end = at + capacity
+    cdef Py_ssize_t k, j, length, tail
+    cdef const int64_t* source
+    for k in range(first, last):
+        length = lengths[items[k]]
+        source = tokens + starts[items[k]]
+        memcpy(input_ids + at, source, length * sizeof(int64_t))
+        # Aligned labels: the token itself, masked at the sequence's first token.
+        labels[at] = label_padding_value
+        memcpy(labels + at + 1, source + 1, (length - 1) * sizeof(int64_t))
+        # Shifted labels: the next token, masked at the sequence's last token.
+        memcpy(shift_labels + at, source + 1, (length - 1) * sizeof(int64_t))
+        shift_labels[at + length - 1] = label_padding_value
+        # One array per loop so that each loop vectorises.
+        for j in range(length):
+            attention_mask[at + j] = 1
+        for j in range(length):
+            position_ids[at + j] = j
+        at += length
+    # The padding tail: a segment of its own with positions 0, 1, 2, ...
+    tail = row_end - at
+    for j in range(tail):
+        input_ids[at + j] = padding_value
+    for j in range(tail):
+        attention_mask[at + j] = 0
+    for j in range(tail):
+        position_ids[at + j] = j
+    for j in range(tail):
+        labels[at + j] = label_padding_value
+    for j in range(tail):
+        shift_labels[at + j] = label_padding_value
+
+
 def fill_packed_rows(
     const int64_t[::1] values,
     const int64_t[::1] starts,
@@ -123,40 +174,18 @@ def fill_packed_rows(
     cdef int64_t* labels = &labels_view[0, 0]
     cdef int64_t* shift_labels = &shift_labels_view[0, 0]
     cdef const int64_t* tokens = &values[0] if values.shape[0] else NULL
-    cdef const int64_t* source
-    cdef Py_ssize_t pack, k, j, at, row_end, length, sequence, tail
+    cdef const int64_t* start_of = &starts[0]
+    cdef const int64_t* length_of = &lengths[0]
+    cdef const int64_t* placed = &items[0]
+    cdef Py_ssize_t pack
+    # One thread: filling is memory-bound, and a second thread measured no faster on a
+    # shared 2-core machine (and OpenMP in forked DataLoader workers is a hang risk).
     with nogil:
         for pack in range(num_packs):
-            at = pack * capacity
-            row_end = at + capacity
-            for k in range(bounds[pack], bounds[pack + 1]):
-                sequence = items[k]
-                length = lengths[sequence]
-                source = tokens + starts[sequence]
-                memcpy(input_ids + at, source, length * sizeof(int64_t))
-                # Aligned labels: the token itself, masked at the sequence's first token.
-                labels[at] = label_padding_value
-                memcpy(labels + at + 1, source + 1, (length - 1) * sizeof(int64_t))
-                # Shifted labels: the next token, masked at the sequence's last token.
-                memcpy(shift_labels + at, source + 1, (length - 1) * sizeof(int64_t))
-                shift_labels[at + length - 1] = label_padding_value
-                # One array per loop so that each loop vectorises.
-                for j in range(length):
-                    attention_mask[at + j] = 1
-                for j in range(length):
-                    position_ids[at + j] = j
-                at += length
-            # The padding tail: a segment of its own with positions 0, 1, 2, ...
-            tail = row_end - at
-            for j in range(tail):
-                input_ids[at + j] = padding_value
-            for j in range(tail):
-                attention_mask[at + j] = 0
-            for j in range(tail):
-                position_ids[at + j] = j
-            for j in range(tail):
-                labels[at + j] = label_padding_value
-            for j in range(tail):
-                shift_labels[at + j] = label_padding_value
+            _fill_row(
+                pack * capacity, capacity, bounds[pack], bounds[pack + 1], tokens, start_of,
+                length_of, placed, input_ids, attention_mask, position_ids, labels,
+                shift_labels, padding_value, label_padding_value,
+            )
     return (input_ids_array, attention_mask_array, position_ids_array, labels_array,
             shift_labels_array)
