@@ -332,8 +332,9 @@ def _check_lengths(token_lengths: np.ndarray, expected: np.ndarray) -> None:
 
 def _check_count(token_ids: object, expected: int) -> None:
     # Lists are counted before their contents are checked; FlatTokens after its offsets are.
-    is_list = isinstance(token_ids, (list, tuple)) and not isinstance(token_ids, FlatTokens)
-    if is_list and len(token_ids) != expected:  # type: ignore[arg-type]
+    if isinstance(token_ids, FlatTokens) or not isinstance(token_ids, (list, tuple)):
+        return
+    if len(token_ids) != expected:
         raise ValueError(f"token_ids has {len(token_ids)} sequences but the packing has {expected}")
 
 

@@ -14,7 +14,7 @@ from ._inputs import as_token_sequences
 
 def _split(flat: np.ndarray, bounds: np.ndarray) -> list[torch.Tensor]:
     """Views of ``flat[bounds[i]:bounds[i + 1]]`` as tensors (one split call, no copies)."""
-    return list(torch.from_numpy(flat).split(np.diff(bounds).tolist()))
+    return list(torch.split(torch.from_numpy(flat), np.diff(bounds).tolist()))
 
 
 @dataclass

@@ -93,9 +93,10 @@ def _flash_attn_varlen(
 ) -> torch.Tensor:
     from flash_attn import flash_attn_varlen_func
 
-    return flash_attn_varlen_func(
+    out: torch.Tensor = flash_attn_varlen_func(
         query, key, value, cu_seqlens, cu_seqlens, max_seqlen, max_seqlen, causal=True
     )
+    return out
 
 
 def _torch_varlen_attn(
@@ -107,7 +108,7 @@ def _torch_varlen_attn(
 ) -> torch.Tensor:
     from torch.nn.attention.varlen import varlen_attn
 
-    return varlen_attn(
+    out = varlen_attn(
         query,
         key,
         value,
@@ -118,6 +119,8 @@ def _torch_varlen_attn(
         window_size=(-1, 0),  # causal
         enable_gqa=key.shape[1] != query.shape[1],
     )
+    assert isinstance(out, torch.Tensor)  # a tuple only when return_aux is asked for
+    return out
 
 
 def _reference_varlen(
