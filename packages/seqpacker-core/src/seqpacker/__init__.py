@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _backend
+from ._builder import FlatTokens, OverflowReport, PackedArrays, build_packed_arrays, pack_and_build
 from ._packer import Packer, pack_sequences
 from ._result import Pack, PackMetrics, PackResult
 from ._stream import StreamPacker
@@ -19,12 +20,17 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BACKEND",
+    "FlatTokens",
+    "OverflowReport",
     "Pack",
     "PackMetrics",
     "PackResult",
+    "PackedArrays",
     "Packer",
     "StreamPacker",
     "__version__",
+    "build_packed_arrays",
+    "pack_and_build",
     "pack_sequences",
 ]
 

@@ -9,6 +9,16 @@ The kernel interface (the same names exist in the ``seqpacker._cython`` package)
 - ``prng_values(seed, count) -> list[int]`` and ``shuffled_order(n, seed) -> int64 array``.
 - ``make_stream(strategy, capacity, k)``: an object with ``add(length) -> list[list[int]]``
   (bins closed by this item) and ``finish() -> list[list[int]]``.
+- ``flatten_token_lists(sequences) -> (values, offsets, bad_index)``: the plain-int sequences
+  (each an exact ``list``/``tuple`` of exact ``int`` in the int64 range) concatenated into int64
+  ``values`` and ``offsets`` (``len(sequences) + 1``); at the first sequence of any other form
+  the scan stops with ``bad_index`` set to it (then ``values``/``offsets`` are None), else -1.
+- ``fill_packed_rows(values, starts, lengths, items, bounds, capacity, padding_value,
+  label_padding_value) -> (input_ids, attention_mask, position_ids, labels, shift_labels)``:
+  five int64 arrays of shape ``(len(bounds) - 1, capacity)``; sequence ``s`` is
+  ``values[starts[s]:starts[s] + lengths[s]]``, pack ``p`` holds ``items[bounds[p]:bounds[p+1]]``
+  (see ``builder.fill_packed_rows`` for the exact contents). Inputs are validated by the shared
+  layer (``seqpacker._builder``): contiguous int64 arrays, every pack fits ``capacity``.
 
 Inputs arrive as contiguous int64 numpy arrays already type-checked by the shared layer; this
 module converts them to lists at the boundary so that the algorithm code stays numpy-free.
@@ -18,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import prng
+from . import builder, prng
 from .strategies import KERNELS
 from .strategies import first_invalid_length as _first_invalid_length
 from .stream import HarmonicKStream, NextFitStream
@@ -49,3 +59,39 @@ def make_stream(strategy: str, capacity: int, k: int) -> NextFitStream | Harmoni
     if strategy == "hk":
         return HarmonicKStream(capacity, k)
     return NextFitStream(capacity)
+
+
+def flatten_token_lists(
+    sequences: list[object] | tuple[object, ...],
+) -> tuple[np.ndarray | None, np.ndarray | None, int]:
+    values, offsets, bad_index = builder.flatten_token_lists(sequences)
+    if bad_index >= 0:
+        return None, None, bad_index
+    return np.array(values, dtype=np.int64), np.array(offsets, dtype=np.int64), -1
+
+
+def fill_packed_rows(
+    values: np.ndarray,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    items: np.ndarray,
+    bounds: np.ndarray,
+    capacity: int,
+    padding_value: int,
+    label_padding_value: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rows = builder.fill_packed_rows(
+        values.tolist(),
+        starts.tolist(),
+        lengths.tolist(),
+        items.tolist(),
+        bounds.tolist(),
+        capacity,
+        padding_value,
+        label_padding_value,
+    )
+    shape = (len(bounds) - 1, capacity)
+    input_ids, attention_mask, position_ids, labels, shift_labels = (
+        np.array(row, dtype=np.int64).reshape(shape) for row in rows
+    )
+    return input_ids, attention_mask, position_ids, labels, shift_labels
