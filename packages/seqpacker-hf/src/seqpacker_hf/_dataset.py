@@ -25,6 +25,7 @@ column             Arrow type                      content
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -329,6 +330,7 @@ def _sequence_layout(
 def _pack_shard(
     tokens: FlatTokens,
     capacity: int,
+    *,
     strategy: str,
     seed: int | None,
     padding_value: int,
@@ -362,7 +364,9 @@ def _pack_in_shards(
     **options: Any,
 ) -> _Columns:
     bounds = _shard_bounds(len(lengths), num_proc)
-    shards = [_gather(values, starts[lo:hi], lengths[lo:hi]) for lo, hi in zip(bounds, bounds[1:])]
+    shards = [
+        _gather(values, starts[lo:hi], lengths[lo:hi]) for lo, hi in itertools.pairwise(bounds)
+    ]
     if len(shards) == 1:
         return _pack_shard(shards[0], capacity, **options)
     workers = min(len(shards), os.cpu_count() or 1, num_proc)
