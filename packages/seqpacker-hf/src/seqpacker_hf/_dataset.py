@@ -25,6 +25,7 @@ column             Arrow type                      content
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
 import warnings
@@ -64,6 +65,8 @@ def _flat_from_arrow(column: pa.ChunkedArray | pa.Array, name: str) -> FlatToken
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     kind = column.type
+    if len(column) == 0 and pa.types.is_null(kind):  # an empty column whose type was never set
+        return FlatTokens(np.zeros(0, np.int64), np.zeros(1, np.int64))
     if pa.types.is_fixed_size_list(kind):
         size = kind.list_size
         values = column.values.slice(column.offset * size, len(column) * size)
@@ -546,7 +549,7 @@ def _iterable_rows(
     column: str,
     window_size: int,
     token_dtype: np.dtype,
-) -> Iterator[dict[str, np.ndarray]]:
+) -> Iterator[dict[str, list[int]]]:
     carried = FlatTokens(np.zeros(0, np.int64), np.zeros(1, np.int64))
     seen = 0
     batches = source.select_columns([column]).with_format("arrow").iter(batch_size=window_size)
@@ -586,17 +589,18 @@ def _iterable_rows(
         batch = following
 
 
-def _rows_of(columns: _Columns) -> Iterator[dict[str, np.ndarray]]:
+def _rows_of(columns: _Columns) -> Iterator[dict[str, list[int]]]:
+    # Plain lists, as a Dataset row reads (tolist converts in C, not per token in Python).
     capacity = columns.capacity
     offsets = columns.seq_lengths_offsets
     for row in range(columns.num_rows):
         slots = slice(row * capacity, (row + 1) * capacity)
         yield {
-            "input_ids": columns.input_ids[slots],
-            "attention_mask": columns.attention_mask[slots],
-            "labels": columns.labels[slots],
-            "position_ids": columns.position_ids[slots],
-            "seq_lengths": columns.seq_lengths_values[offsets[row] : offsets[row + 1]],
+            "input_ids": columns.input_ids[slots].tolist(),
+            "attention_mask": columns.attention_mask[slots].tolist(),
+            "labels": columns.labels[slots].tolist(),
+            "position_ids": columns.position_ids[slots].tolist(),
+            "seq_lengths": columns.seq_lengths_values[offsets[row] : offsets[row + 1]].tolist(),
         }
 
 
@@ -622,17 +626,17 @@ def _pack_iterable(
     if getattr(inner, "dtype", None) in {"int8", "int16", "int32", "uint8", "uint16"}:
         token_dtype = _token_dtype(np.zeros(0, np.int32), padding_value, label_padding_value)
 
-    def generate() -> Iterator[dict[str, np.ndarray]]:
-        yield from _iterable_rows(
-            source,
-            capacity,
-            window_size=window_size,
-            padding_value=padding_value,
-            label_padding_value=label_padding_value,
-            token_dtype=token_dtype,
-            **options,
-        )
-
+    # A partial of a module-level function: datasets fingerprints (pickles) the generator.
+    generate = functools.partial(
+        _iterable_rows,
+        source,
+        capacity,
+        window_size=window_size,
+        padding_value=padding_value,
+        label_padding_value=label_padding_value,
+        token_dtype=token_dtype,
+        **options,
+    )
     return datasets.IterableDataset.from_generator(
         generate, features=_features(capacity, token_dtype)
     )
