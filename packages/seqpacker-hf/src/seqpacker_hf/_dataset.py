@@ -37,6 +37,7 @@ from typing import Any
 import datasets
 import numpy as np
 import pyarrow as pa
+from datasets.fingerprint import generate_random_fingerprint
 from datasets.table import InMemoryTable
 from datasets.utils import tqdm as hf_tqdm
 from seqpacker import FlatTokens, PackResult, build_packed_arrays, pack_sequences
@@ -47,7 +48,7 @@ from seqpacker._builder import OVERFLOW_POLICIES, _apply_overflow, flatten_token
 COLUMNS = ("input_ids", "attention_mask", "labels", "position_ids", "seq_lengths")
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 # Token slots built per call of the core builder: bounds the int64 working memory (~40 B/slot).
-CHUNK_SLOTS = 1 << 20
+CHUNK_SLOTS = 1 << 18
 # num_proc never makes shards smaller than this many sequences.
 MIN_SEQUENCES_PER_SHARD = 1024
 # IterableDataset input: sequences packed together per window.
@@ -278,7 +279,11 @@ def _concat_columns(parts: Sequence[_Columns], capacity: int, token_dtype: np.dt
 
 
 def _to_dataset(columns: _Columns) -> datasets.Dataset:
-    return datasets.Dataset(InMemoryTable(columns.to_table()))
+    # A random fingerprint, as datasets gives tables it cannot hash cheaply: hashing the table
+    # would serialise every buffer (3x the dataset's memory, and most of the time).
+    return datasets.Dataset(
+        InMemoryTable(columns.to_table()), fingerprint=generate_random_fingerprint()
+    )
 
 
 # ---------------------------------------------------------------------------------------------
