@@ -94,9 +94,7 @@ def torch(session: nox.Session, backend: str) -> None:
     install_core(session, extension=True)
     session.install("-c", CONSTRAINTS, *TEST_DEPS, "torch", "transformers")
     session.install("-c", CONSTRAINTS, "--no-deps", TORCH)
-    session.run(
-        "pytest", *pytest_args(session, "tests/torch"), env={"SEQPACKER_BACKEND": backend}
-    )
+    session.run("pytest", *pytest_args(session, "tests/torch"), env={"SEQPACKER_BACKEND": backend})
 
 
 @nox.session(python=INTEGRATION_PYTHON)

@@ -11,6 +11,7 @@ from seqpacker import (
     FlatTokens,
     OverflowReport,
     PackedArrays,
+    PackResult,
     build_packed_arrays,
     pack_and_build,
     pack_sequences,
@@ -202,6 +203,24 @@ def test_bad_options() -> None:
         build_packed_arrays(result, [[1]], padding_value=2**63)
     with pytest.raises(TypeError, match="result must be a PackResult"):
         build_packed_arrays([[0]], [[1]])  # type: ignore[arg-type]
+
+
+def test_corrupt_packing_is_refused() -> None:
+    def packing(capacity: int, items: list[int]) -> PackResult:
+        return PackResult(
+            capacity=capacity,
+            strategy="nf",
+            seed=None,
+            lengths=np.array([3, 2]),
+            items_flat=np.array(items),
+            bin_bounds=np.array([0, 2]),
+            time_ms=0.0,
+        )
+
+    for bad in (packing(4, [0, 1]), packing(8, [0, 5])):  # over capacity, id out of range
+        with pytest.raises(ValueError, match="not a valid packing"):
+            build_packed_arrays(bad, [[1, 2, 3], [4, 5]])
+    assert build_packed_arrays(packing(8, [0, 1]), [[1, 2, 3], [4, 5]]).num_packs == 1
 
 
 # ---- pack_and_build

@@ -171,12 +171,20 @@ def _cumulative_with_zero(lengths: np.ndarray) -> np.ndarray:
 # token ids -> (values, starts, lengths)
 
 
-def _check_int_option(name: str, value: object) -> int:
+def check_int_option(name: str, value: object) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {_describe(value)}")
     if not INT64_MIN <= int(value) <= INT64_MAX:
         raise ValueError(f"{name} is {int(value)}, beyond the int64 range")
     return int(value)
+
+
+def check_overflow_policy(overflow: object) -> str:
+    if overflow not in OVERFLOW_POLICIES:
+        raise ValueError(
+            f"unknown overflow policy {overflow!r}; choose one of: {', '.join(OVERFLOW_POLICIES)}"
+        )
+    return str(overflow)
 
 
 def _integer_array(array: np.ndarray, what: str) -> np.ndarray:
@@ -306,6 +314,23 @@ def _check_count(token_ids: object, expected: int) -> None:
 # public entry points
 
 
+def _check_packing(result: PackResult) -> None:
+    """The kernels write rows without bounds checks: refuse a PackResult that is not a packing."""
+    items, bounds, lengths = result.items_flat, result.bin_bounds, result.lengths
+    valid = (
+        len(bounds) >= 1
+        and bounds[0] == 0
+        and bounds[-1] == len(items)
+        and bool((np.diff(bounds) > 0).all())
+        and (len(items) == 0 or (int(items.min()) >= 0 and int(items.max()) < len(lengths)))
+        and bool((lengths >= 1).all())
+    )
+    if valid and len(items):
+        valid = bool((result.bin_loads <= result.capacity).all())
+    if not valid:
+        raise ValueError("result is not a valid packing (bins out of range or over capacity)")
+
+
 def _build(
     result: PackResult,
     *,
@@ -316,6 +341,7 @@ def _build(
     label_padding_value: int,
     overflow: OverflowReport | None,
 ) -> PackedArrays:
+    _check_packing(result)
     input_ids, attention_mask, position_ids, labels, shift_labels = (
         _backend.active.fill_packed_rows(
             values,
@@ -356,8 +382,8 @@ def build_packed_arrays(
     """
     if not isinstance(result, PackResult):
         raise TypeError(f"result must be a PackResult, got {type(result).__name__}")
-    padding_value = _check_int_option("padding_value", padding_value)
-    label_padding_value = _check_int_option("label_padding_value", label_padding_value)
+    padding_value = check_int_option("padding_value", padding_value)
+    label_padding_value = check_int_option("label_padding_value", label_padding_value)
     _check_count(token_ids, len(result.lengths))
     values, offsets = flatten_token_ids(token_ids)
     _check_lengths(np.diff(offsets), result.lengths)
@@ -435,12 +461,9 @@ def pack_and_build(
     Anything cut or dropped is listed in ``PackedArrays.overflow`` and summarised in a warning;
     ``PackedArrays.source_index`` maps each packed sequence back to its index in ``token_ids``.
     """
-    if overflow not in OVERFLOW_POLICIES:
-        raise ValueError(
-            f"unknown overflow policy {overflow!r}; choose one of: {', '.join(OVERFLOW_POLICIES)}"
-        )
-    padding_value = _check_int_option("padding_value", padding_value)
-    label_padding_value = _check_int_option("label_padding_value", label_padding_value)
+    check_overflow_policy(overflow)
+    padding_value = check_int_option("padding_value", padding_value)
+    label_padding_value = check_int_option("label_padding_value", label_padding_value)
     values, offsets = flatten_token_ids(token_ids)
     capacity = check_capacity(capacity)
     lengths = np.diff(offsets)

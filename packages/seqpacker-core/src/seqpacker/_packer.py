@@ -35,7 +35,7 @@ class Packer:
     4
     """
 
-    __slots__ = ("capacity", "strategy", "seed", "k", "_kernel_seed")
+    __slots__ = ("_kernel_seed", "capacity", "k", "seed", "strategy")
 
     def __init__(
         self,

@@ -16,11 +16,13 @@ import numpy as np
 
 
 class Pack:
-    """One bin: the ids of its sequences (in placement order), their lengths, and the tokens used."""
+    """One bin: its sequence ids (in placement order), their lengths, and the tokens used."""
 
-    __slots__ = ("sequence_ids", "lengths", "used")
+    __slots__ = ("lengths", "sequence_ids", "used")
 
-    def __init__(self, sequence_ids: list[int], lengths: list[int], used: int | None = None) -> None:
+    def __init__(
+        self, sequence_ids: list[int], lengths: list[int], used: int | None = None
+    ) -> None:
         self.sequence_ids = list(sequence_ids)
         self.lengths = list(lengths)
         self.used = sum(self.lengths) if used is None else int(used)
@@ -63,7 +65,12 @@ class PackMetrics:
 
     @classmethod
     def compute(
-        cls, lengths: np.ndarray, items: np.ndarray, bounds: np.ndarray, capacity: int, time_ms: float
+        cls,
+        lengths: np.ndarray,
+        items: np.ndarray,
+        bounds: np.ndarray,
+        capacity: int,
+        time_ms: float,
     ) -> PackMetrics:
         num_packs = len(bounds) - 1
         loads = np.add.reduceat(lengths[items], bounds[:-1]) if num_packs else np.zeros(0, np.int64)
@@ -98,16 +105,16 @@ class PackResult:
     """
 
     __slots__ = (
-        "capacity",
-        "strategy",
-        "seed",
-        "time_ms",
-        "lengths",
-        "items_flat",
-        "bin_bounds",
-        "_packs",
         "_bins",
         "_metrics",
+        "_packs",
+        "bin_bounds",
+        "capacity",
+        "items_flat",
+        "lengths",
+        "seed",
+        "strategy",
+        "time_ms",
     )
 
     def __init__(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import operator
 
 # (short, full) in the order users see them; docs/algorithms.md has the rules of each.
 STRATEGIES: tuple[tuple[str, str], ...] = (
@@ -48,7 +49,7 @@ def normalize_strategy(name: object, allowed: tuple[str, ...] | None = None) -> 
 def check_capacity(capacity: object) -> int:
     if not _is_int(capacity):
         raise TypeError(f"capacity must be an int, got {type(capacity).__name__}")
-    value = int(capacity)  # type: ignore[call-overload]
+    value = operator.index(capacity)  # type: ignore[arg-type]
     if value <= 0:
         raise ValueError(f"capacity must be a positive int, got {value}")
     if value > MAX_CAPACITY:
@@ -62,7 +63,7 @@ def check_seed(seed: object) -> int:
         return DEFAULT_SEED
     if not _is_int(seed):
         raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
-    return int(seed) % 2**64  # type: ignore[call-overload]
+    return operator.index(seed) % 2**64  # type: ignore[arg-type]
 
 
 def check_k(k: object, strategy: str) -> int:
@@ -72,7 +73,7 @@ def check_k(k: object, strategy: str) -> int:
         raise ValueError(f"k applies to the 'hk' strategy only, not {strategy!r}")
     if not _is_int(k):
         raise TypeError(f"k must be an int, got {type(k).__name__}")
-    value = int(k)  # type: ignore[call-overload]
+    value = operator.index(k)  # type: ignore[arg-type]
     if value < 2:
         raise ValueError(f"k must be >= 2 for Harmonic-K, got {value}")
     return value

@@ -27,7 +27,7 @@ def _describe(value: object) -> str:
 def _check_elements(values: list[Any] | tuple[Any, ...]) -> None:
     """TypeError at the first element that is not an int in the int64 range."""
     for index, value in enumerate(values):
-        if isinstance(value, bool) or isinstance(value, np.bool_):
+        if isinstance(value, (bool, np.bool_)):
             raise TypeError(f"lengths must be integers, got a bool at index {index}: {value!r}")
         if not isinstance(value, numbers.Integral):
             raise TypeError(f"lengths must be integers, got {_describe(value)} at index {index}")
@@ -39,8 +39,9 @@ def as_lengths_array(lengths: object) -> np.ndarray:
     """A fresh, C-contiguous int64 copy of ``lengths``, or the TypeError/ValueError."""
     if isinstance(lengths, np.ndarray):
         if lengths.ndim != 1:
+            shape = lengths.shape
             raise TypeError(
-                f"lengths must be a 1-D array, got a {lengths.ndim}-D array of shape {lengths.shape}"
+                f"lengths must be a 1-D array, got a {lengths.ndim}-D array of shape {shape}"
             )
         if lengths.size == 0:
             raise ValueError(EMPTY_INPUT)
@@ -53,7 +54,9 @@ def as_lengths_array(lengths: object) -> np.ndarray:
             raise TypeError(f"lengths must have an integer dtype, got dtype {lengths.dtype}")
         if kind == "u" and lengths.dtype.itemsize == 8 and lengths.max() > INT64_MAX:
             index = int(np.argmax(lengths > INT64_MAX))
-            raise TypeError(f"length at index {index} is {int(lengths[index])}, beyond the int64 range")
+            raise TypeError(
+                f"length at index {index} is {int(lengths[index])}, beyond the int64 range"
+            )
         return np.array(lengths, dtype=np.int64, order="C", copy=True)
     if isinstance(lengths, (list, tuple)):
         if not lengths:

@@ -9,8 +9,8 @@ No numpy here: this module is meant to be read.
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Callable
 from heapq import heappop, heappush
-from typing import Callable
 
 from .prng import shuffled_order
 from .stream import HarmonicKStream
@@ -147,9 +147,7 @@ def _first_fit(lengths: list[int], capacity: int, order: list[int]) -> Packing:
     return _flatten(bins)
 
 
-def _fit_by_remaining(
-    lengths: list[int], capacity: int, order: list[int], worst: bool
-) -> Packing:
+def _fit_by_remaining(lengths: list[int], capacity: int, order: list[int], worst: bool) -> Packing:
     index = RemainingSpaceIndex()
     take = index.take_worst_fit if worst else index.take_best_fit
     bins: list[list[int]] = []

@@ -7,6 +7,8 @@ each bin's opening number, which ``pack_hk`` uses to list bins in creation order
 
 from __future__ import annotations
 
+from typing import Any
+
 Numbered = list[tuple[int, list[int]]]
 
 
@@ -58,7 +60,7 @@ class HarmonicKStream:
         self.sequences_added = 0
         self.opened = 0
         # class -> [opening number, ids, remaining space]
-        self.open_bins: dict[int, list] = {}
+        self.open_bins: dict[int, list[Any]] = {}
 
     def size_class(self, length: int) -> int:
         return min(self.capacity // length, self.k)
