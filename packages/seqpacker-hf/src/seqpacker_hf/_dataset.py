@@ -47,8 +47,9 @@ from seqpacker._builder import OVERFLOW_POLICIES, _apply_overflow, flatten_token
 
 COLUMNS = ("input_ids", "attention_mask", "labels", "position_ids", "seq_lengths")
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-# Token slots built per call of the core builder: bounds the int64 working memory (~40 B/slot).
-CHUNK_SLOTS = 1 << 18
+# Token slots built per call of the core builder: its int64 working arrays (~40 B/slot) stay
+# cache-sized and small next to the output.
+CHUNK_SLOTS = 1 << 16
 # num_proc never makes shards smaller than this many sequences.
 MIN_SEQUENCES_PER_SHARD = 1024
 # IterableDataset input: sequences packed together per window.
@@ -172,7 +173,8 @@ def _gather(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Flat
     """The tokens of sequences ``(starts[i], lengths[i])`` copied into one contiguous FlatTokens."""
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    positions = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
+    positions = np.repeat(starts - offsets[:-1], lengths)
+    positions += np.arange(offsets[-1], dtype=np.int64)
     return FlatTokens(values[positions], offsets)
 
 
