@@ -423,6 +423,11 @@ def pack_dataset(
     _check_options(capacity, overflow, num_proc)
     capacity = int(capacity)
     if isinstance(token_ids, datasets.IterableDataset):
+        if num_proc is not None and num_proc > 1:
+            raise ValueError(
+                "num_proc applies to a Dataset or a list; an IterableDataset is packed lazily, "
+                "one window at a time (see window_size)"
+            )
         return _pack_iterable(
             token_ids,
             capacity,
