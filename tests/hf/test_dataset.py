@@ -313,3 +313,17 @@ def test_no_warning_for_clean_input():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         pack_dataset(random_sequences(10), 64)
+
+
+def test_collator_takes_numpy_and_torch_rows_and_pickles():
+    import pickle
+
+    pytest.importorskip("torch")
+    dataset = pack_dataset(random_sequences(20, seed=10, max_length=30), 64)
+    collator = pickle.loads(pickle.dumps(PackedDataCollator()))
+    expected = collator([dataset[i] for i in range(2)])
+    for fmt in ("numpy", "torch"):
+        formatted = dataset.with_format(fmt)
+        batch = collator([formatted[i] for i in range(2)])
+        for name in ("input_ids", "labels", "position_ids", "cu_seq_lens_q"):
+            assert batch[name].tolist() == expected[name].tolist()
