@@ -182,6 +182,8 @@ def test_iterable_dataset_errors_name_the_stream_index():
         pack_dataset(source, 8, window_size=0)
     with pytest.raises(ValueError, match="packed lazily"):
         pack_dataset(source, 8, num_proc=2)
+    with pytest.raises(ValueError, match="no column 'ids'"):
+        pack_dataset(source, 8, column="ids")
 
 
 def test_num_proc_is_deterministic_and_keeps_every_sequence():

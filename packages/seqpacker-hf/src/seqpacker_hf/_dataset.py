@@ -630,10 +630,15 @@ def _pack_iterable(
     sequences) wait for the next window; the last window emits everything."""
     if isinstance(window_size, bool) or not isinstance(window_size, int) or window_size < 1:
         raise ValueError(f"window_size must be a positive int, got {window_size!r}")
+    column = options["column"]
+    if source.column_names is not None and column not in source.column_names:
+        raise ValueError(
+            f"the dataset has no column {column!r}; its columns are {source.column_names}"
+        )
     # Token ids of a stream are unknown up front: int64 unless the source declares a narrower
     # integer type that (with both padding values) fits int32.
     token_dtype = np.dtype(np.int64)
-    feature = (source.features or {}).get(options["column"])
+    feature = (source.features or {}).get(column)
     inner = getattr(feature, "feature", None)
     if getattr(inner, "dtype", None) in {"int8", "int16", "int32", "uint8", "uint16"}:
         token_dtype = _token_dtype(np.zeros(0, np.int32), padding_value, label_padding_value)
