@@ -9,6 +9,7 @@ flash-attn. ``document_causal_block_mask`` builds the FlexAttention equivalent.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -108,17 +109,22 @@ def _torch_varlen_attn(
 ) -> torch.Tensor:
     from torch.nn.attention.varlen import varlen_attn
 
-    out = varlen_attn(
-        query,
-        key,
-        value,
-        cu_seqlens,
-        cu_seqlens,
-        max_seqlen,
-        max_seqlen,
-        window_size=(-1, 0),  # causal
-        enable_gqa=key.shape[1] != query.shape[1],
-    )
+    # varlen_attn's keywords changed between torch releases: 2.11 has `is_causal` and no
+    # grouped-query support; later releases take `window_size=(-1, 0)` and `enable_gqa`.
+    accepted = inspect.signature(varlen_attn).parameters
+    options: dict[str, object] = {}
+    if "window_size" in accepted:
+        options["window_size"] = (-1, 0)  # causal
+    else:
+        options["is_causal"] = True
+    if key.shape[1] != query.shape[1]:
+        if "enable_gqa" in accepted:
+            options["enable_gqa"] = True
+        else:
+            groups = query.shape[1] // key.shape[1]
+            key = key.repeat_interleave(groups, dim=1)
+            value = value.repeat_interleave(groups, dim=1)
+    out = varlen_attn(query, key, value, cu_seqlens, cu_seqlens, max_seqlen, max_seqlen, **options)
     assert isinstance(out, torch.Tensor)  # a tuple only when return_aux is asked for
     return out
 
