@@ -329,3 +329,14 @@ def test_collator_takes_numpy_and_torch_rows_and_pickles():
         batch = collator([formatted[i] for i in range(2)])
         for name in ("input_ids", "labels", "position_ids", "cu_seq_lens_q"):
             assert batch[name].tolist() == expected[name].tolist()
+
+
+def test_iterable_dataset_dtypes_follow_the_declared_features():
+    sequences = random_sequences(30, seed=11)
+    int32_features = datasets.Features({"input_ids": datasets.List(datasets.Value("int32"))})
+    for features, expected in ((None, "int64"), (int32_features, "int32")):
+        source = datasets.Dataset.from_dict({"input_ids": sequences}, features=features)
+        packed = pack_dataset(source.to_iterable_dataset(), 64)
+        assert packed.features["input_ids"] == datasets.List(datasets.Value(expected), length=64)
+        rows = list(packed)
+        assert sorted(map(tuple, unpacked_sequences(rows))) == sorted(map(tuple, sequences))
