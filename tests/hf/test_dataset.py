@@ -333,8 +333,11 @@ def test_collator_takes_numpy_and_torch_rows_and_pickles():
 
 def test_iterable_dataset_dtypes_follow_the_declared_features():
     sequences = random_sequences(30, seed=11)
-    int32_features = datasets.Features({"input_ids": datasets.List(datasets.Value("int32"))})
-    for features, expected in ((None, "int64"), (int32_features, "int32")):
+
+    def declared(dtype: str) -> datasets.Features:
+        return datasets.Features({"input_ids": datasets.List(datasets.Value(dtype))})
+
+    for features, expected in ((declared("int64"), "int64"), (declared("int32"), "int32")):
         source = datasets.Dataset.from_dict({"input_ids": sequences}, features=features)
         packed = pack_dataset(source.to_iterable_dataset(), 64)
         assert packed.features["input_ids"] == datasets.List(datasets.Value(expected), length=64)
