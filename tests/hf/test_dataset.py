@@ -329,3 +329,17 @@ def test_collator_takes_numpy_and_torch_rows_and_pickles():
         batch = collator([formatted[i] for i in range(2)])
         for name in ("input_ids", "labels", "position_ids", "cu_seq_lens_q"):
             assert batch[name].tolist() == expected[name].tolist()
+
+
+def test_iterable_dataset_dtypes_follow_the_declared_features():
+    sequences = random_sequences(30, seed=11)
+
+    def declared(dtype: str) -> datasets.Features:
+        return datasets.Features({"input_ids": datasets.List(datasets.Value(dtype))})
+
+    for features, expected in ((declared("int64"), "int64"), (declared("int32"), "int32")):
+        source = datasets.Dataset.from_dict({"input_ids": sequences}, features=features)
+        packed = pack_dataset(source.to_iterable_dataset(), 64)
+        assert packed.features["input_ids"] == datasets.List(datasets.Value(expected), length=64)
+        rows = list(packed)
+        assert sorted(map(tuple, unpacked_sequences(rows))) == sorted(map(tuple, sequences))

@@ -151,7 +151,9 @@ class _Columns:
 def _token_dtype(values: np.ndarray, padding_value: int, label_padding_value: int) -> np.dtype:
     """int32 when every id and both padding values fit in it, else int64."""
     extremes = [padding_value, label_padding_value]
-    if values.size:
+    narrow_dtype = values.dtype.kind == "i" and values.dtype.itemsize <= 4
+    narrow_dtype |= values.dtype.kind == "u" and values.dtype.itemsize <= 2
+    if values.size and not narrow_dtype:  # e.g. int32 from Arrow fits without a scan
         extremes += [int(values.min()), int(values.max())]
     fits = min(extremes) >= INT32_MIN and max(extremes) <= INT32_MAX
     return np.dtype(np.int32 if fits else np.int64)
