@@ -11,6 +11,7 @@ Arguments after ``--`` go to pytest (or to the benchmark script).
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -52,11 +53,40 @@ def _add_pyenv_interpreters() -> None:
 _add_pyenv_interpreters()
 
 
+def _core_source_digest() -> str:
+    """A hash of everything that goes into the core's build, to key the wheel cache."""
+    digest = hashlib.sha256()
+    core = ROOT / CORE
+    for path in sorted(core.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".pyx", ".pxd", ".pyi", ".toml", ".txt"}:
+            if "build" in path.relative_to(core).parts or path.name.endswith(".egg-info"):
+                continue
+            digest.update(str(path.relative_to(core)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def install_core(session: nox.Session, *, extension: bool = True) -> None:
-    """Build and install seqpacker-core, with the Cython extension required or disabled."""
+    """Install seqpacker-core, with the Cython extension required or disabled.
+
+    The wheel is built once per interpreter version and source state and reused by every
+    later session (compiling the extension is the slowest step of a session).
+    """
     env = {"SEQPACKER_REQUIRE_EXTENSIONS": "1"} if extension else {"SEQPACKER_NO_EXTENSIONS": "1"}
-    session.install("--no-build-isolation", "setuptools>=68", "Cython>=3.0.10", "numpy")
-    session.install("--no-build-isolation", CORE, env=env)
+    session.install("--no-build-isolation", "setuptools>=68", "wheel", "Cython>=3.0.10", "numpy")
+    version = session.run(
+        "python", "-c", "import sys; print('%d.%d' % sys.version_info[:2])", silent=True
+    )
+    flavour = "ext" if extension else "pure"
+    cache = ROOT / ".nox" / "_wheels" / f"{str(version).strip()}-{flavour}-{_core_source_digest()}"
+    wheels = sorted(cache.glob("seqpacker_core-*.whl"))
+    if not wheels:
+        session.run(
+            "python", "-m", "pip", "wheel", "--no-build-isolation", "--no-deps",
+            "--wheel-dir", str(cache), CORE, env=env,
+        )  # fmt: skip
+        wheels = sorted(cache.glob("seqpacker_core-*.whl"))
+    session.install("--force-reinstall", "--no-deps", str(wheels[-1]))
     expected = "cython" if extension else "python"
     session.run(
         "python",
