@@ -8,7 +8,7 @@ Every packing kernel works in three steps:
    (``rank[p]``), and counts the items of every bin;
 3. the *materialisation* of ``(items, bounds)``: bounds are the prefix sums of the counts and
    ``items[bounds[bin_of[p]] + rank[p]] = order[p]``, a loop with independent iterations that
-   ``obfdp`` runs on several threads.
+   ``obfdp`` runs on several threads (on one thread, a cursor per bin replaces the ranks).
 
 Indexes never allocate per unit of capacity unless that is bounded by O(n) (``_dense_ok``):
 the counting sort and best fit's bit index over remaining space; beyond that a comparison sort
@@ -164,7 +164,8 @@ cdef enum OrderKind:
 
 cdef inline void place(Placement* out, int64_t position, int64_t bin_number) noexcept nogil:
     out.bin_of[position] = bin_number
-    out.rank[position] = out.counts[bin_number]
+    if out.rank != NULL:
+        out.rank[position] = out.counts[bin_number]
     out.counts[bin_number] += 1
 
 
@@ -230,7 +231,9 @@ cdef class _Work:
     cdef const int64_t* sizes
     cdef Placement out
 
-    def __cinit__(self, const int64_t[::1] lengths, int64_t shards, int threads):
+    def __cinit__(
+        self, const int64_t[::1] lengths, int64_t shards, int threads, bint in_order=True
+    ):
         self.buffers = []
         self.lengths = &lengths[0]
         self.n = lengths.shape[0]
@@ -239,7 +242,10 @@ cdef class _Work:
         self.threads = threads
         self.kind = IDENTITY
         self.sizes = self.lengths
-        self.out = self.placement(self.n)
+        # Ranks let blocks of positions be placed independently (obfdp's threads) and allow
+        # placements out of position order (mffd); otherwise the output is placed in position
+        # order with a cursor per bin, sparing a pass over n entries.
+        self.out = self.placement(self.n, with_rank=threads > 1 or not in_order)
 
     cdef int64_t* buffer(self, int64_t count, bint zeroed=False) except NULL:
         size = max(count, 1)
@@ -247,10 +253,10 @@ cdef class _Work:
         self.buffers.append(array)
         return <int64_t*><size_t>array.ctypes.data
 
-    cdef Placement placement(self, int64_t n) except *:
+    cdef Placement placement(self, int64_t n, bint with_rank) except *:
         cdef Placement out
         out.bin_of = self.buffer(n)
-        out.rank = self.buffer(n)
+        out.rank = self.buffer(n) if with_rank else NULL
         out.counts = self.buffer(n)
         out.bins = 0
         return out
@@ -335,11 +341,19 @@ cdef class _Work:
         job.rank = self.out.rank
         job.bounds = bound_ptr
         job.items = <int64_t*><size_t>items.ctypes.data
+        cdef int64_t p
         with nogil:
             bound_ptr[0] = 0
             for b in range(bins):
                 bound_ptr[b + 1] = bound_ptr[b] + counts[b]
-            run_blocks(output_block, &job, self.shards, self.threads)
+            if job.rank != NULL:
+                run_blocks(output_block, &job, self.shards, self.threads)
+            else:
+                for b in range(bins):  # counts become each bin's next free slot
+                    counts[b] = bound_ptr[b]
+                for p in range(self.n):
+                    job.items[counts[job.bin_of[p]]] = p if job.ids == NULL else job.ids[p]
+                    counts[job.bin_of[p]] += 1
         return items, bounds
 
 
@@ -598,6 +612,10 @@ cdef inline void buckets_push(Buckets* buckets, int64_t value, int64_t bin_numbe
         buckets.last[value] = bin_number
         buckets.link[bin_number] = -1
     else:
+        # Heap links are set only here, so their pages are never touched by inputs whose
+        # buckets stay in order (heap_pop leaves every node it removes with -1, -1).
+        buckets.child[bin_number] = -1
+        buckets.sibling[bin_number] = -1
         buckets.heap[value] = heap_meld(
             buckets.heap[value], bin_number, buckets.child, buckets.sibling
         )
@@ -709,7 +727,7 @@ cdef class _RemainingIndex:
         cdef int64_t words = capacity // 64 + 1, values = capacity + 1
         cdef int level = 0
         self.dense = _dense_ok(capacity + 1, n)
-        self.per_bin = np.empty(3 * max(n, 1), np.int64)  # each bin's entries set when used
+        self.per_bin = np.empty(3 * max(n, 1), np.int64)  # each entry is set before it is read
         if not self.dense:
             self.treap.root = -1
             self.treap.key = <int64_t*><size_t>self.per_bin.ctypes.data
@@ -755,12 +773,6 @@ cdef class _RemainingIndex:
         remaining[0] = space
         return bin_number
 
-    cdef inline void opened(self, int64_t bin_number) noexcept nogil:
-        """A new bin: outside every heap (see heap_pop)."""
-        if self.dense:
-            self.buckets.child[bin_number] = -1
-            self.buckets.sibling[bin_number] = -1
-
     cdef int add(self, int64_t space, int64_t bin_number) except -1 nogil:
         if space <= 0:
             return 0  # nothing fits a full bin
@@ -785,7 +797,6 @@ cdef int fit_by_remaining(
         if target < 0:
             target = open_bin(out)
             space = capacity
-            index.opened(target)
         place(out, p, target)
         index.add(space - length, target)
     return 0
@@ -1079,7 +1090,7 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
     if strategy == "obfdp":
         shards = max(1, (n + SHARD_SIZE - 1) // SHARD_SIZE)
         threads = _threads_for(shards)
-    work = _Work(lengths, shards, threads)
+    work = _Work(lengths, shards, threads, in_order=strategy != "mffd")
     if strategy == "ffs":
         work.use_shuffle(seed)
     elif strategy in ("ffd", "bfd", "obfd", "obfdp", "mffd"):
