@@ -9,7 +9,8 @@ cdef struct SplitMix64:
 
 
 cdef struct Placement:
-    # Position p of the order went to bin bin_of[p] as that bin's rank[p]-th item.
+    # Position p of the order went to bin bin_of[p] as that bin's rank[p]-th item (rank
+    # NULL: not recorded, the output is then placed in order).
     int64_t* bin_of
     int64_t* rank
     int64_t* counts  # items per bin, indexed by bin number

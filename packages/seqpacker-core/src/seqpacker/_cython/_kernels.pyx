@@ -8,10 +8,16 @@ Every packing kernel works in three steps:
    (``rank[p]``), and counts the items of every bin;
 3. the *materialisation* of ``(items, bounds)``: bounds are the prefix sums of the counts and
    ``items[bounds[bin_of[p]] + rank[p]] = order[p]``, a loop with independent iterations that
-   ``obfdp`` runs on several threads.
+   ``obfdp`` runs on several threads (on one thread, a cursor per bin replaces the ranks).
 
-Indexes never allocate per unit of capacity unless that is bounded by O(n) (``_dense_ok``);
-otherwise an ordered C++ set takes over, with identical answers.
+Indexes never allocate per unit of capacity unless that is bounded by O(n) (``_dense_ok``):
+the counting sort and best fit's bit index over remaining space; beyond that a comparison sort
+and a treap over the bins take over, with identical answers.
+
+Costs that decided the design (measured on the 2-core VM): a random memory access costs far
+more than arithmetic there, so packing loops read lengths in sequence (``sizes``), first fit's
+tree nodes are one cache line wide, and best fit keeps each remaining-space bucket as a FIFO
+of bin numbers (a pairing heap only for the rare out-of-order arrival).
 """
 
 from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
@@ -76,7 +82,7 @@ cdef int64_t SHARD_SIZE = 65536
 cdef int64_t DENSE_SLACK = 65536
 cdef int64_t DENSE_FACTOR = 4
 
-ctypedef pair[int64_t, int64_t] Entry  # (remaining space, bin number)
+ctypedef pair[int64_t, int64_t] SortKey  # (-length, id): the comparison sort of use_decreasing
 
 
 cdef inline bint _dense_ok(int64_t values, int64_t n) noexcept nogil:
@@ -158,7 +164,8 @@ cdef enum OrderKind:
 
 cdef inline void place(Placement* out, int64_t position, int64_t bin_number) noexcept nogil:
     out.bin_of[position] = bin_number
-    out.rank[position] = out.counts[bin_number]
+    if out.rank != NULL:
+        out.rank[position] = out.counts[bin_number]
     out.counts[bin_number] += 1
 
 
@@ -224,7 +231,9 @@ cdef class _Work:
     cdef const int64_t* sizes
     cdef Placement out
 
-    def __cinit__(self, const int64_t[::1] lengths, int64_t shards, int threads):
+    def __cinit__(
+        self, const int64_t[::1] lengths, int64_t shards, int threads, bint in_order=True
+    ):
         self.buffers = []
         self.lengths = &lengths[0]
         self.n = lengths.shape[0]
@@ -233,7 +242,10 @@ cdef class _Work:
         self.threads = threads
         self.kind = IDENTITY
         self.sizes = self.lengths
-        self.out = self.placement(self.n)
+        # Ranks let blocks of positions be placed independently (obfdp's threads) and allow
+        # placements out of position order (mffd); otherwise the output is placed in position
+        # order with a cursor per bin, sparing a pass over n entries.
+        self.out = self.placement(self.n, with_rank=threads > 1 or not in_order)
 
     cdef int64_t* buffer(self, int64_t count, bint zeroed=False) except NULL:
         size = max(count, 1)
@@ -241,10 +253,10 @@ cdef class _Work:
         self.buffers.append(array)
         return <int64_t*><size_t>array.ctypes.data
 
-    cdef Placement placement(self, int64_t n) except *:
+    cdef Placement placement(self, int64_t n, bint with_rank) except *:
         cdef Placement out
         out.bin_of = self.buffer(n)
-        out.rank = self.buffer(n)
+        out.rank = self.buffer(n) if with_rank else NULL
         out.counts = self.buffer(n)
         out.bins = 0
         return out
@@ -274,7 +286,7 @@ cdef class _Work:
         cdef int64_t* sizes = self.buffer(n)
         cdef int64_t* ids = self.buffer(n)
         cdef const int64_t* lengths = self.lengths
-        cdef vector[Entry] keyed
+        cdef vector[SortKey] keyed
         cdef int64_t i, s, v, running, count, start
         cdef int64_t* cursors
         cdef BlockJob job
@@ -285,7 +297,7 @@ cdef class _Work:
             keyed.resize(n)
             with nogil:
                 for i in range(n):
-                    keyed[i] = Entry(-lengths[i], i)
+                    keyed[i] = SortKey(-lengths[i], i)
                 sort(keyed.begin(), keyed.end())  # ids are distinct: a total, stable order
                 for i in range(n):
                     ids[i] = keyed[i].second
@@ -329,11 +341,19 @@ cdef class _Work:
         job.rank = self.out.rank
         job.bounds = bound_ptr
         job.items = <int64_t*><size_t>items.ctypes.data
+        cdef int64_t p
         with nogil:
             bound_ptr[0] = 0
             for b in range(bins):
                 bound_ptr[b + 1] = bound_ptr[b] + counts[b]
-            run_blocks(output_block, &job, self.shards, self.threads)
+            if job.rank != NULL:
+                run_blocks(output_block, &job, self.shards, self.threads)
+            else:
+                for b in range(bins):  # counts become each bin's next free slot
+                    counts[b] = bound_ptr[b]
+                for p in range(self.n):
+                    job.items[counts[job.bin_of[p]]] = p if job.ids == NULL else job.ids[p]
+                    counts[job.bin_of[p]] += 1
         return items, bounds
 
 
@@ -592,6 +612,10 @@ cdef inline void buckets_push(Buckets* buckets, int64_t value, int64_t bin_numbe
         buckets.last[value] = bin_number
         buckets.link[bin_number] = -1
     else:
+        # Heap links are set only here, so their pages are never touched by inputs whose
+        # buckets stay in order (heap_pop leaves every node it removes with -1, -1).
+        buckets.child[bin_number] = -1
+        buckets.sibling[bin_number] = -1
         buckets.heap[value] = heap_meld(
             buckets.heap[value], bin_number, buckets.child, buckets.sibling
         )
@@ -703,7 +727,7 @@ cdef class _RemainingIndex:
         cdef int64_t words = capacity // 64 + 1, values = capacity + 1
         cdef int level = 0
         self.dense = _dense_ok(capacity + 1, n)
-        self.per_bin = np.empty(3 * max(n, 1), np.int64)  # each bin's entries set when used
+        self.per_bin = np.empty(3 * max(n, 1), np.int64)  # each entry is set before it is read
         if not self.dense:
             self.treap.root = -1
             self.treap.key = <int64_t*><size_t>self.per_bin.ctypes.data
@@ -749,12 +773,6 @@ cdef class _RemainingIndex:
         remaining[0] = space
         return bin_number
 
-    cdef inline void opened(self, int64_t bin_number) noexcept nogil:
-        """A new bin: outside every heap (see heap_pop)."""
-        if self.dense:
-            self.buckets.child[bin_number] = -1
-            self.buckets.sibling[bin_number] = -1
-
     cdef int add(self, int64_t space, int64_t bin_number) except -1 nogil:
         if space <= 0:
             return 0  # nothing fits a full bin
@@ -779,7 +797,6 @@ cdef int fit_by_remaining(
         if target < 0:
             target = open_bin(out)
             space = capacity
-            index.opened(target)
         place(out, p, target)
         index.add(space - length, target)
     return 0
@@ -1073,7 +1090,7 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
     if strategy == "obfdp":
         shards = max(1, (n + SHARD_SIZE - 1) // SHARD_SIZE)
         threads = _threads_for(shards)
-    work = _Work(lengths, shards, threads)
+    work = _Work(lengths, shards, threads, in_order=strategy != "mffd")
     if strategy == "ffs":
         work.use_shuffle(seed)
     elif strategy in ("ffd", "bfd", "obfd", "obfdp", "mffd"):
