@@ -143,4 +143,3 @@ def test_backends_raise_identical_errors(token_ids: list[list[object]]) -> None:
     else:
         assert isinstance(compiled, PackedArrays)
         assert np.array_equal(compiled.input_ids, reference.input_ids)
-
