@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
@@ -45,6 +46,16 @@ def best_seconds(run: Callable[[], object], repeats: int) -> float:
     return min(times)
 
 
+def peak_mib(run: Callable[[], object]) -> float:
+    """Peak traced memory of one run (numpy and torch CPU buffers are traced), in MiB."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def bench_build(token_ids: list[list[int]], backends: list[str], repeats: int) -> None:
     lengths = [len(sequence) for sequence in token_ids]
     tokens = sum(lengths)
@@ -58,16 +69,24 @@ def bench_build(token_ids: list[list[int]], backends: list[str], repeats: int) -
         f"{CAPACITY} ({result.efficiency:.2%} full); output {output.nbytes / 2**20:.0f} MiB"
     )
     print(f"numpy.copy of the output size: {copy_seconds * 1e3:8.1f} ms")
-    print(f"{'backend':8} {'token ids':14} {'ms':>8} {'M tokens/s':>11} {'x numpy.copy':>13}")
+    print(
+        f"{'backend':8} {'token ids':14} {'ms':>8} {'M tokens/s':>11} {'x numpy.copy':>13} "
+        f"{'peak MiB':>9}"
+    )
     for backend in backends:
         with _backend.use(backend):
             # The pure-Python reference is the specification, not a fast path: one run.
             runs = repeats if backend == "cython" else 1
             for label, form in (("list of lists", token_ids), ("flat+offsets", flat)):
-                seconds = best_seconds(lambda form=form: pack_result_to_tensors(result, form), runs)
+
+                def build(form: object = form) -> object:
+                    return pack_result_to_tensors(result, form)
+
+                seconds = best_seconds(build, runs)
+                peak = peak_mib(build) if backend == "cython" else float("nan")
                 print(
                     f"{backend:8} {label:14} {seconds * 1e3:8.1f} {tokens / seconds / 1e6:11.1f} "
-                    f"{seconds / copy_seconds:13.2f}"
+                    f"{seconds / copy_seconds:13.2f} {peak:9.0f}"
                 )
 
 

@@ -13,7 +13,16 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from seqpacker import FlatTokens, PackedArrays, Packer, _backend, pack_and_build
+from seqpacker import (
+    FlatTokens,
+    PackedArrays,
+    Packer,
+    PackResult,
+    _backend,
+    build_packed_arrays,
+    pack_and_build,
+    pack_sequences,
+)
 
 FIELDS = (
     "input_ids",
@@ -55,14 +64,31 @@ def as_form(token_ids: list[list[int]], form: str) -> object:
     return FlatTokens(values, offsets)
 
 
-def build_with(backend: str, token_ids: object, **options: object) -> PackedArrays | str:
-    """The arrays, or the error as 'TypeName: message' so errors can be compared too."""
+def build_with(
+    backend: str, token_ids: object, result: PackResult | None = None, **options: object
+) -> PackedArrays | str:
+    """The arrays (of ``result`` if given, else packed by pack_and_build), or the error as
+    'TypeName: message' so that errors can be compared too."""
     with _backend.use(backend), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            if result is not None:
+                return build_packed_arrays(result, token_ids, **options)  # type: ignore[arg-type]
             return pack_and_build(token_ids, **options)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             return f"{type(exc).__name__}: {exc}"
+
+
+def assert_same(compiled: PackedArrays | str, reference: PackedArrays | str) -> None:
+    if isinstance(reference, str):
+        assert compiled == reference
+        return
+    assert isinstance(compiled, PackedArrays)
+    for name in FIELDS:
+        left, right = getattr(compiled, name), getattr(reference, name)
+        assert left.dtype == right.dtype, name
+        assert np.array_equal(left, right), name
+    assert compiled.overflow == reference.overflow
 
 
 def assert_valid(arrays: PackedArrays) -> None:
@@ -105,16 +131,43 @@ def test_backends_build_identical_arrays(
     }
     compiled = build_with("cython", as_form(token_ids, form), **options)
     reference = build_with("python", as_form(token_ids, form), **options)
-    if isinstance(reference, str):
-        assert compiled == reference
-        return
-    assert isinstance(compiled, PackedArrays)
-    for name in FIELDS:
-        left, right = getattr(compiled, name), getattr(reference, name)
-        assert left.dtype == right.dtype, name
-        assert np.array_equal(left, right), name
-    assert compiled.overflow == reference.overflow
-    assert_valid(reference)
+    assert_same(compiled, reference)
+    if isinstance(reference, PackedArrays):
+        assert_valid(reference)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    token_ids=sequences,
+    capacity=st.integers(min_value=40, max_value=100),
+    strategy=st.sampled_from([short for short, _ in Packer.strategies()]),
+    form=st.sampled_from(["lists", "tuples", "arrays", "flat"]),
+    change=st.sampled_from(["none", "shorter", "array", "float", "bool", "big"]),
+    where=st.integers(min_value=0),
+)
+def test_backends_build_identical_arrays_from_a_packing(
+    token_ids: list[list[int]],
+    capacity: int,
+    strategy: str,
+    form: str,
+    change: str,
+    where: int,
+) -> None:
+    # build_packed_arrays reads plain int lists in place; any other form or a wrong length
+    # must fall back to the general path and give the same arrays or the same error.
+    result = pack_sequences([len(t) for t in token_ids], capacity, strategy)
+    given_ids = as_form(token_ids, form)
+    if change != "none" and isinstance(given_ids, list):
+        index = where % len(given_ids)
+        sequence = list(given_ids[index])
+        replacement = {"shorter": sequence[1:], "array": np.array(sequence)}.get(change)
+        if replacement is None:
+            value = {"float": 1.5, "bool": True, "big": 2**64}[change]
+            replacement = [*sequence[:-1], value]
+        given_ids[index] = replacement
+    compiled = build_with("cython", given_ids, result, padding_value=-7)
+    reference = build_with("python", given_ids, result, padding_value=-7)
+    assert_same(compiled, reference)
 
 
 @settings(max_examples=60, deadline=None)
@@ -143,4 +196,3 @@ def test_backends_raise_identical_errors(token_ids: list[list[object]]) -> None:
     else:
         assert isinstance(compiled, PackedArrays)
         assert np.array_equal(compiled.input_ids, reference.input_ids)
-

@@ -359,29 +359,32 @@ def _check_packing(result: PackResult) -> None:
         raise ValueError("result is not a valid packing (bins out of range or over capacity)")
 
 
-def _build(
+def _fill_from_flat(
     result: PackResult,
-    *,
     values: np.ndarray,
     starts: np.ndarray,
-    source_index: np.ndarray,
     padding_value: int,
     label_padding_value: int,
-    overflow: OverflowReport | None,
-) -> PackedArrays:
-    _check_packing(result)
-    input_ids, attention_mask, position_ids, labels, shift_labels = (
+) -> tuple[np.ndarray, ...]:
+    return tuple(
         _backend.active.fill_packed_rows(
-            values,
-            starts,
-            result.lengths,
-            result.items_flat,
-            result.bin_bounds,
-            result.capacity,
-            padding_value,
-            label_padding_value,
+            values, starts, *_packing_args(result), padding_value, label_padding_value
         )
     )
+
+
+def _packing_args(result: PackResult) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The packing as the fill kernels take it: lengths, items, bounds, capacity."""
+    return result.lengths, result.items_flat, result.bin_bounds, result.capacity
+
+
+def _packed_arrays(
+    result: PackResult,
+    rows: tuple[np.ndarray, ...],
+    source_index: np.ndarray,
+    overflow: OverflowReport | None,
+) -> PackedArrays:
+    input_ids, attention_mask, position_ids, labels, shift_labels = rows
     return PackedArrays(
         input_ids=input_ids,
         attention_mask=attention_mask,
@@ -413,17 +416,21 @@ def build_packed_arrays(
     padding_value = check_int_option("padding_value", padding_value)
     label_padding_value = check_int_option("label_padding_value", label_padding_value)
     _check_count(token_ids, len(result.lengths))
+    _check_packing(result)
+    source_index = np.arange(len(result.lengths), dtype=np.int64)
+    if isinstance(token_ids, (list, tuple)) and not isinstance(token_ids, FlatTokens):
+        # Fast path: plain int lists read in place, no flat copy. None means "some sequence
+        # is of another form or length": the general path below accepts it or raises.
+        rows = _backend.active.fill_packed_rows_from_lists(
+            token_ids, *_packing_args(result), padding_value, label_padding_value
+        )
+        if rows is not None:
+            return _packed_arrays(result, tuple(rows), source_index, None)
     values, offsets = flatten_token_ids(token_ids)
     _check_lengths(np.diff(offsets), result.lengths)
-    return _build(
-        result,
-        values=values,
-        starts=np.ascontiguousarray(offsets[:-1]),
-        source_index=np.arange(len(result.lengths), dtype=np.int64),
-        padding_value=padding_value,
-        label_padding_value=label_padding_value,
-        overflow=None,
-    )
+    starts = np.ascontiguousarray(offsets[:-1])
+    rows = _fill_from_flat(result, values, starts, padding_value, label_padding_value)
+    return _packed_arrays(result, rows, source_index, None)
 
 
 def _apply_overflow(
@@ -506,12 +513,7 @@ def pack_and_build(
     if report.affected:
         warnings.warn(f"pack_and_build: {report.summary()}", UserWarning, stacklevel=2)
     result = pack_sequences(lengths, capacity, strategy, seed)
-    return _build(
-        result,
-        values=values,
-        starts=np.ascontiguousarray(starts, dtype=np.int64),
-        source_index=source_index,
-        padding_value=padding_value,
-        label_padding_value=label_padding_value,
-        overflow=report,
-    )
+    _check_packing(result)
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    rows = _fill_from_flat(result, values, starts, padding_value, label_padding_value)
+    return _packed_arrays(result, rows, source_index, report)

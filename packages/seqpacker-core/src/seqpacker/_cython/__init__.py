@@ -1,7 +1,7 @@
 """The Cython backend: the kernel interface of ``seqpacker._reference`` (see its docstring),
 compiled. Importing this package raises ImportError when the extension is not built."""
 
-from ._builder import fill_packed_rows, flatten_token_lists
+from ._builder import fill_packed_rows, fill_packed_rows_from_lists, flatten_token_lists
 from ._kernels import (
     NAME,
     first_invalid_length,
@@ -14,6 +14,7 @@ from ._kernels import (
 __all__ = [
     "NAME",
     "fill_packed_rows",
+    "fill_packed_rows_from_lists",
     "first_invalid_length",
     "flatten_token_lists",
     "make_stream",

@@ -13,3 +13,12 @@ def fill_packed_rows(
     padding_value: int,
     label_padding_value: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+def fill_packed_rows_from_lists(
+    sequences: list[object] | tuple[object, ...],
+    lengths: np.ndarray,
+    items: np.ndarray,
+    bounds: np.ndarray,
+    capacity: int,
+    padding_value: int,
+    label_padding_value: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None: ...

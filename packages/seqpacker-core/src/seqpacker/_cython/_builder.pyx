@@ -91,55 +91,75 @@ def flatten_token_lists(sequences):
     return values_array, offsets_array, -1
 
 
-cdef void _fill_row(
-    Py_ssize_t at,
+cdef struct Rows:
+    # The five output arrays (row-major, ``capacity`` slots per row) and the fill values.
+    int64_t* input_ids
+    int64_t* attention_mask
+    int64_t* position_ids
+    int64_t* labels
+    int64_t* shift_labels
+    int64_t padding_value
+    int64_t label_padding_value
+
+
+cdef inline void _finish_sequence(Rows* rows, Py_ssize_t at, Py_ssize_t length) noexcept nogil:
+    """Everything but input_ids for a sequence whose tokens are in input_ids[at:at + length]."""
+    cdef Py_ssize_t j
+    cdef const int64_t* tokens = rows.input_ids + at
+    # Aligned labels: the token itself, masked at the sequence's first token.
+    rows.labels[at] = rows.label_padding_value
+    memcpy(rows.labels + at + 1, tokens + 1, (length - 1) * sizeof(int64_t))
+    # Shifted labels: the next token, masked at the sequence's last token.
+    memcpy(rows.shift_labels + at, tokens + 1, (length - 1) * sizeof(int64_t))
+    rows.shift_labels[at + length - 1] = rows.label_padding_value
+    # One array per loop so that each loop vectorises.
+    for j in range(length):
+        rows.attention_mask[at + j] = 1
+    for j in range(length):
+        rows.position_ids[at + j] = j
+
+
+cdef inline void _fill_tail(Rows* rows, Py_ssize_t at, Py_ssize_t row_end) noexcept nogil:
+    """The padding tail: a segment of its own with positions 0, 1, 2, ..."""
+    cdef Py_ssize_t j, tail = row_end - at
+    for j in range(tail):
+        rows.input_ids[at + j] = rows.padding_value
+    for j in range(tail):
+        rows.attention_mask[at + j] = 0
+    for j in range(tail):
+        rows.position_ids[at + j] = j
+    for j in range(tail):
+        rows.labels[at + j] = rows.label_padding_value
+    for j in range(tail):
+        rows.shift_labels[at + j] = rows.label_padding_value
+
+
+cdef tuple _new_rows(
+    Py_ssize_t num_packs,
     Py_ssize_t capacity,
-    Py_ssize_t first,
-    Py_ssize_t last,
-    const int64_t* tokens,
-    const int64_t* starts,
-    const int64_t* lengths,
-    const int64_t* items,
-    int64_t* input_ids,
-    int64_t* attention_mask,
-    int64_t* position_ids,
-    int64_t* labels,
-    int64_t* shift_labels,
     int64_t padding_value,
     int64_t label_padding_value,
-) noexcept nogil:
-    """One row starting at slot ``at``: the sequences ``items[first:last]``, then padding."""
-    cdef Py_ssize_t row_end = at + capacity
-    cdef Py_ssize_t k, j, length, tail
-    cdef const int64_t* source
-    for k in range(first, last):
-        length = lengths[items[k]]
-        source = tokens + starts[items[k]]
-        memcpy(input_ids + at, source, length * sizeof(int64_t))
-        # Aligned labels: the token itself, masked at the sequence's first token.
-        labels[at] = label_padding_value
-        memcpy(labels + at + 1, source + 1, (length - 1) * sizeof(int64_t))
-        # Shifted labels: the next token, masked at the sequence's last token.
-        memcpy(shift_labels + at, source + 1, (length - 1) * sizeof(int64_t))
-        shift_labels[at + length - 1] = label_padding_value
-        # One array per loop so that each loop vectorises.
-        for j in range(length):
-            attention_mask[at + j] = 1
-        for j in range(length):
-            position_ids[at + j] = j
-        at += length
-    # The padding tail: a segment of its own with positions 0, 1, 2, ...
-    tail = row_end - at
-    for j in range(tail):
-        input_ids[at + j] = padding_value
-    for j in range(tail):
-        attention_mask[at + j] = 0
-    for j in range(tail):
-        position_ids[at + j] = j
-    for j in range(tail):
-        labels[at + j] = label_padding_value
-    for j in range(tail):
-        shift_labels[at + j] = label_padding_value
+    Rows* rows,
+):
+    """Allocate the five arrays and point ``rows`` at them (not when they are empty)."""
+    rows.padding_value = padding_value
+    rows.label_padding_value = label_padding_value
+    shape = (num_packs, capacity)
+    arrays = tuple(np.empty(shape, dtype=np.int64) for _ in range(5))
+    if num_packs == 0 or capacity == 0:
+        return arrays
+    cdef int64_t[:, ::1] view
+    view = arrays[0]
+    rows.input_ids = &view[0, 0]
+    view = arrays[1]
+    rows.attention_mask = &view[0, 0]
+    view = arrays[2]
+    rows.position_ids = &view[0, 0]
+    view = arrays[3]
+    rows.labels = &view[0, 0]
+    view = arrays[4]
+    rows.shift_labels = &view[0, 0]
+    return arrays
 
 
 def fill_packed_rows(
@@ -154,38 +174,76 @@ def fill_packed_rows(
 ):
     """The five ``(num_packs, capacity)`` int64 arrays; inputs validated by the shared layer."""
     cdef Py_ssize_t num_packs = bounds.shape[0] - 1
-    shape = (num_packs, capacity)
-    input_ids_array = np.empty(shape, dtype=np.int64)
-    attention_mask_array = np.empty(shape, dtype=np.int64)
-    position_ids_array = np.empty(shape, dtype=np.int64)
-    labels_array = np.empty(shape, dtype=np.int64)
-    shift_labels_array = np.empty(shape, dtype=np.int64)
+    cdef Rows rows
+    arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &rows)
     if num_packs == 0 or capacity == 0:
-        return (input_ids_array, attention_mask_array, position_ids_array, labels_array,
-                shift_labels_array)
-    cdef int64_t[:, ::1] input_ids_view = input_ids_array
-    cdef int64_t[:, ::1] attention_mask_view = attention_mask_array
-    cdef int64_t[:, ::1] position_ids_view = position_ids_array
-    cdef int64_t[:, ::1] labels_view = labels_array
-    cdef int64_t[:, ::1] shift_labels_view = shift_labels_array
-    cdef int64_t* input_ids = &input_ids_view[0, 0]
-    cdef int64_t* attention_mask = &attention_mask_view[0, 0]
-    cdef int64_t* position_ids = &position_ids_view[0, 0]
-    cdef int64_t* labels = &labels_view[0, 0]
-    cdef int64_t* shift_labels = &shift_labels_view[0, 0]
+        return arrays
     cdef const int64_t* tokens = &values[0] if values.shape[0] else NULL
-    cdef const int64_t* start_of = &starts[0]
-    cdef const int64_t* length_of = &lengths[0]
-    cdef const int64_t* placed = &items[0]
-    cdef Py_ssize_t pack
+    cdef Py_ssize_t pack, k, at, length, sequence
     # One thread: filling is memory-bound, and a second thread measured no faster on a
     # shared 2-core machine (and OpenMP in forked DataLoader workers is a hang risk).
     with nogil:
         for pack in range(num_packs):
-            _fill_row(
-                pack * capacity, capacity, bounds[pack], bounds[pack + 1], tokens, start_of,
-                length_of, placed, input_ids, attention_mask, position_ids, labels,
-                shift_labels, padding_value, label_padding_value,
-            )
-    return (input_ids_array, attention_mask_array, position_ids_array, labels_array,
-            shift_labels_array)
+            at = pack * capacity
+            for k in range(bounds[pack], bounds[pack + 1]):
+                sequence = items[k]
+                length = lengths[sequence]
+                memcpy(rows.input_ids + at, tokens + starts[sequence], length * sizeof(int64_t))
+                _finish_sequence(&rows, at, length)
+                at += length
+            _fill_tail(&rows, at, (pack + 1) * capacity)
+    return arrays
+
+
+def fill_packed_rows_from_lists(
+    sequences,
+    const int64_t[::1] lengths,
+    const int64_t[::1] items,
+    const int64_t[::1] bounds,
+    Py_ssize_t capacity,
+    int64_t padding_value,
+    int64_t label_padding_value,
+):
+    """``fill_packed_rows`` straight from Python int lists (no intermediate flat array).
+
+    Returns None, having built nothing usable, unless every sequence is an exact list/tuple
+    of ``lengths[i]`` exact ints in the int64 range.
+    """
+    cdef Py_ssize_t count = len(sequences)
+    cdef Py_ssize_t index
+    if count != lengths.shape[0]:
+        return None
+    for index in range(count):
+        sequence = sequences[index]
+        if not _is_plain_sequence(sequence) or PySequence_Fast_GET_SIZE(sequence) != lengths[index]:
+            return None
+    cdef Py_ssize_t num_packs = bounds.shape[0] - 1
+    cdef Rows rows
+    arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &rows)
+    if num_packs == 0 or capacity == 0:
+        return arrays
+    cdef Py_ssize_t pack, k, j, at, length
+    cdef PyObject** tokens
+    cdef PyObject* item
+    cdef long long value
+    cdef int overflow = 0
+    # The GIL stays held: the lists are read in place and must not change meanwhile.
+    for pack in range(num_packs):
+        at = pack * capacity
+        for k in range(bounds[pack], bounds[pack + 1]):
+            sequence = sequences[items[k]]
+            length = lengths[items[k]]
+            tokens = PySequence_Fast_ITEMS(sequence)
+            for j in range(length):
+                item = tokens[j]
+                if not PyLong_CheckExact(item):
+                    return None
+                if not seqpacker_compact_long(item, &value):
+                    value = PyLong_AsLongLongAndOverflow(item, &overflow)
+                    if overflow:
+                        return None
+                rows.input_ids[at + j] = value
+            _finish_sequence(&rows, at, length)
+            at += length
+        _fill_tail(&rows, at, (pack + 1) * capacity)
+    return arrays

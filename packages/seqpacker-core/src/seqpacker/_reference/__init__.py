@@ -19,6 +19,10 @@ The kernel interface (the same names exist in the ``seqpacker._cython`` package)
   ``values[starts[s]:starts[s] + lengths[s]]``, pack ``p`` holds ``items[bounds[p]:bounds[p+1]]``
   (see ``builder.fill_packed_rows`` for the exact contents). Inputs are validated by the shared
   layer (``seqpacker._builder``): contiguous int64 arrays, every pack fits ``capacity``.
+- ``fill_packed_rows_from_lists(sequences, lengths, items, bounds, capacity, padding_value,
+  label_padding_value)``: the same five arrays straight from plain-int sequences (the form
+  ``flatten_token_lists`` accepts) whose lengths are ``lengths``; None when any sequence is
+  not of that form or not of its length (the shared layer then takes its general path).
 
 Inputs arrive as contiguous int64 numpy arrays already type-checked by the shared layer; this
 module converts them to lists at the boundary so that the algorithm code stays numpy-free.
@@ -95,3 +99,20 @@ def fill_packed_rows(
         np.array(row, dtype=np.int64).reshape(shape) for row in rows
     )
     return input_ids, attention_mask, position_ids, labels, shift_labels
+
+
+def fill_packed_rows_from_lists(
+    sequences: list[object] | tuple[object, ...],
+    lengths: np.ndarray,
+    items: np.ndarray,
+    bounds: np.ndarray,
+    capacity: int,
+    padding_value: int,
+    label_padding_value: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    values, offsets, _ = flatten_token_lists(sequences)
+    if values is None or offsets is None or not np.array_equal(np.diff(offsets), lengths):
+        return None
+    return fill_packed_rows(
+        values, offsets[:-1], lengths, items, bounds, capacity, padding_value, label_padding_value
+    )
