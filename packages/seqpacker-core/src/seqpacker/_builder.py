@@ -433,10 +433,14 @@ def build_packed_arrays(
     return _packed_arrays(result, rows, source_index, None)
 
 
-def _apply_overflow(
+def apply_overflow(
     lengths: np.ndarray, starts: np.ndarray, capacity: int, policy: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, OverflowReport]:
-    """``(starts, lengths, source_index, report)`` after the overflow policy."""
+    """``(starts, lengths, source_index, report)`` after the overflow policy.
+
+    Shared with seqpacker-hf (a lockstep sibling), which packs datasets in windows and must
+    apply exactly the same rules.
+    """
     too_long = np.flatnonzero(lengths > capacity)
     source = np.arange(len(lengths), dtype=np.int64)
     if too_long.size == 0:
@@ -507,7 +511,7 @@ def pack_and_build(
     empty = np.flatnonzero(lengths == 0)
     if empty.size:
         raise ValueError(f"token_ids[{int(empty[0])}] is empty; every sequence needs a token")
-    starts, lengths, source_index, report = _apply_overflow(
+    starts, lengths, source_index, report = apply_overflow(
         lengths, offsets[:-1], capacity, overflow
     )
     if report.affected:

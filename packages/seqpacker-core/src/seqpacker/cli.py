@@ -19,7 +19,7 @@ from typing import IO, Any, TypeVar
 
 import numpy as np
 
-from . import __version__
+from . import __version__, _backend
 from ._packer import Packer
 from ._result import PackResult
 
@@ -234,9 +234,11 @@ def check_lengths(lengths: Lengths, capacity: int) -> None:
     """
     if lengths.values.size == 0:
         raise CliError(f"{lengths.source}: no lengths found")
-    bad = np.flatnonzero((lengths.values <= 0) | (lengths.values > capacity))
-    if bad.size:
-        index = int(bad[0])
+    # the core's own check (its backend kernel), so the rule lives in one place
+    index = _backend.active.first_invalid_length(
+        np.ascontiguousarray(lengths.values, dtype=np.int64), capacity
+    )
+    if index >= 0:
         value = int(lengths.values[index])
         problem = "must be >= 1" if value <= 0 else f"is larger than the capacity {capacity}"
         raise CliError(f"{lengths.where(index)}: length {value} {problem}")

@@ -43,7 +43,7 @@ from datasets.utils import tqdm as hf_tqdm
 from seqpacker import FlatTokens, PackResult, build_packed_arrays, pack_sequences
 
 # The core's own flattening of Python lists and its overflow policies: one place for each.
-from seqpacker._builder import OVERFLOW_POLICIES, _apply_overflow, flatten_token_ids
+from seqpacker._builder import OVERFLOW_POLICIES, apply_overflow, flatten_token_ids
 
 COLUMNS = ("input_ids", "attention_mask", "labels", "position_ids", "seq_lengths")
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -321,9 +321,7 @@ def _sequence_layout(
             f"token_ids[{int(empty[0]) + index_base}] is empty; every sequence needs a token"
         )
     try:
-        starts, lengths, _source, report = _apply_overflow(
-            lengths, offsets[:-1], capacity, overflow
-        )
+        starts, lengths, _source, report = apply_overflow(lengths, offsets[:-1], capacity, overflow)
     except ValueError as error:
         if index_base:
             raise ValueError(
