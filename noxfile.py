@@ -178,9 +178,18 @@ def docs(session: nox.Session) -> None:
 
 @nox.session(python=INTEGRATION_PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (both backends, ratios in one run); not part of the default run."""
+    """Benchmarks (both backends, ratios in one run); not part of the default run.
+
+    Without arguments: strategies, tensor building and dataset building. Arguments go to
+    benchmarks/bench_strategies.py alone.
+    """
     install_core(session, extension=True)
+    session.install("-c", CONSTRAINTS, "torch", "datasets", "trl")
+    session.install("-c", CONSTRAINTS, "--no-deps", TORCH, HF)
     session.run("python", "benchmarks/bench_strategies.py", *session.posargs)
+    if not session.posargs:
+        session.run("python", "benchmarks/bench_tensors.py")
+        session.run("python", "benchmarks/bench_hf.py", "--skip-large")
 
 
 @nox.session(python=INTEGRATION_PYTHON)
