@@ -38,6 +38,28 @@ cdef extern from *:
     }
     static inline int seqpacker_ctz(uint64_t w) { return __builtin_ctzll(w); }
     static inline int seqpacker_msb(uint64_t w) { return 63 - __builtin_clzll(w); }
+
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    /* The first of a tree node's 16 int32 entries that is >= length (1 <= length), or 16.
+       One compare per 4 entries and a bit scan: the entry-by-entry scan mispredicts its exit
+       on nearly every node, since where the first fitting child lies is random. */
+    static inline int seqpacker_first_at_least16(const int32_t *row, int32_t length) {
+    #if defined(__SSE2__)
+        const __m128i below = _mm_set1_epi32(length - 1);
+        unsigned mask = 0;
+        for (int part = 0; part < 4; ++part) {
+            __m128i entries = _mm_loadu_si128((const __m128i *)(row + 4 * part));
+            mask |= (unsigned)_mm_movemask_ps(
+                _mm_castsi128_ps(_mm_cmpgt_epi32(entries, below))) << (4 * part);
+        }
+    #else
+        unsigned mask = 0;
+        for (int child = 0; child < 16; ++child) mask |= (unsigned)(row[child] >= length) << child;
+    #endif
+        return __builtin_ctz(mask | (1u << 16));
+    }
     static const uint64_t SEQPACKER_GOLDEN_GAMMA = 0x9E3779B97F4A7C15ULL;
     static const uint64_t SEQPACKER_MIX_1 = 0xBF58476D1CE4E5B9ULL;
     static const uint64_t SEQPACKER_MIX_2 = 0x94D049BB133111EBULL;
@@ -66,6 +88,7 @@ cdef extern from *:
     uint64_t mul_high "seqpacker_mul_high"(uint64_t a, uint64_t b) noexcept nogil
     int ctz "seqpacker_ctz"(uint64_t w) noexcept nogil
     int msb "seqpacker_msb"(uint64_t w) noexcept nogil
+    int first_at_least16 "seqpacker_first_at_least16"(const int32_t* row, int32_t length) noexcept nogil
     const uint64_t GOLDEN_GAMMA "SEQPACKER_GOLDEN_GAMMA"
     const uint64_t MIX_1 "SEQPACKER_MIX_1"
     const uint64_t MIX_2 "SEQPACKER_MIX_2"
@@ -424,9 +447,12 @@ cdef void first_fit_tree(
         level = levels - 1
         while True:
             row = tree + offsets[level] + fanout * index
-            child = 0
-            while child < fanout and row[child] < length:
-                child += 1
+            if space_t is int32_t:
+                child = first_at_least16(row, <int32_t>length)
+            else:
+                child = 0
+                while child < fanout and row[child] < length:
+                    child += 1
             if child == fanout:  # only possible at the top: no bin fits
                 index = -1
                 break
@@ -1037,17 +1063,28 @@ cdef int harmonic_k(
 cdef int64_t next_fit_starts(
     const int64_t* lengths, int64_t n, int64_t capacity, int64_t* starts
 ) noexcept nogil:
-    """The number of next-fit bins; with ``starts`` given, the first id of each bin too."""
-    cdef int64_t i, used = 0, bins = 1
-    if starts != NULL:
-        starts[0] = 0
+    """The number of next-fit bins; with ``starts`` given, the first id of each bin too.
+
+    Branch-free: whether an item opens a bin is a coin toss on random lengths, and a
+    mispredicted branch per item or two cost more than the loop's arithmetic. The id is
+    stored unconditionally in the next bin's slot (kept only when the count moves past it),
+    and ``opens - 1`` is a mask that keeps ``used`` (all ones) or resets it (zero).
+    """
+    cdef int64_t i, length, opens, used = 0, bins = 1
+    if starts == NULL:
+        for i in range(n):
+            length = lengths[i]
+            opens = used + length > capacity
+            bins += opens
+            used = (used & (opens - 1)) + length
+        return bins
+    starts[0] = 0
     for i in range(n):
-        if used + lengths[i] > capacity:
-            if starts != NULL:
-                starts[bins] = i
-            bins += 1
-            used = 0
-        used += lengths[i]
+        length = lengths[i]
+        opens = used + length > capacity
+        starts[bins] = i
+        bins += opens
+        used = (used & (opens - 1)) + length
     return bins
 
 
