@@ -438,8 +438,8 @@ cdef void first_fit_tree(
     cdef int64_t offsets[66]
     cdef int64_t levels = tree_levels(n, fanout, offsets), level
     cdef space_t* row
-    cdef space_t best
-    cdef int64_t p, length, index, target, child, base = out.bins
+    cdef space_t best, before, space
+    cdef int64_t p, length, index, target, child, parent, base = out.bins
     for p in range(n):
         length = sizes[p]
         # Descend from the top node to the leftmost leaf whose remaining space fits.
@@ -462,23 +462,37 @@ cdef void first_fit_tree(
             level -= 1
         if index < 0:
             target = open_bin(out) - base
-            tree[target] = <space_t>capacity
-        else:
-            target = index
+            place(out, p if positions == NULL else positions[p], base + target)
+            # A new leaf only raises maxima: raise them until one is already as high.
+            space = <space_t>(capacity - length)
+            tree[target] = space
+            index = target
+            for level in range(1, levels):
+                index //= fanout
+                if tree[offsets[level] + index] >= space:
+                    break
+                tree[offsets[level] + index] = space
+            continue
+        target = index
         place(out, p if positions == NULL else positions[p], base + target)
-        tree[target] -= <space_t>length
-        # Recompute the maxima above the leaf until one does not change.
-        index = target
+        # The leaf drops from `before`; a maximum above it changes only while it equals
+        # `before` (nearly always false at the first parent: the chosen bin is the first that
+        # fits, rarely its node's fullest), and then becomes its row's new maximum.
+        before = tree[target]
+        tree[target] = before - <space_t>length
         for level in range(levels - 1):
+            parent = offsets[level + 1] + index // fanout
+            if tree[parent] != before:
+                break
             row = tree + offsets[level] + (index - index % fanout)
             best = row[0]
             for child in range(1, fanout):
                 if row[child] > best:
                     best = row[child]
-            index //= fanout
-            if tree[offsets[level + 1] + index] == best:
+            if best == before:
                 break
-            tree[offsets[level + 1] + index] = best
+            tree[parent] = best
+            index //= fanout
 
 
 # --------------------------------------------------------------------------- best / worst fit
