@@ -20,6 +20,7 @@ tree nodes are one cache line wide, and best fit keeps each remaining-space buck
 of bin numbers (a pairing heap only for the rare out-of-order arrival).
 """
 
+cimport cython
 from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
 from libcpp.unordered_map cimport unordered_map
 from libcpp.utility cimport pair
@@ -751,6 +752,7 @@ cdef int64_t treap_max_key(Treap* treap) noexcept nogil:
     return treap.key[node]
 
 
+@cython.final  # direct (inlinable) calls of take and add, no virtual dispatch per item
 cdef class _RemainingIndex:
     """Bins by remaining space. Dense (capacity O(n)): the distinct values in a bit index,
     each with its Buckets; otherwise a treap of (remaining, bin) over the bins."""
@@ -830,15 +832,27 @@ cdef int fit_by_remaining(
     Placement* out
 ) except -1 nogil:
     """Best fit (least remaining that fits) or worst fit (most remaining); ties: lowest bin."""
-    cdef int64_t p, length, target, space
-    for p in range(n):
+    cdef int64_t p = 0, length, target, space, run_end
+    while p < n:
         length = sizes[p]
         target = index.take(length, worst, &space)
-        if target < 0:
+        if target >= 0:
+            place(out, p, target)
+            index.add(space - length, target)
+            p += 1
+            continue
+        # No bin fits. If a new bin's rest cannot take this length either, nothing that the
+        # next items of equal length add changes that: each of them opens a bin as well (half
+        # of the items of decreasing orders, which arrive in such runs).
+        run_end = p + 1
+        if capacity - length < length:
+            while run_end < n and sizes[run_end] == length:
+                run_end += 1
+        while p < run_end:
             target = open_bin(out)
-            space = capacity
-        place(out, p, target)
-        index.add(space - length, target)
+            place(out, p, target)
+            index.add(capacity - length, target)
+            p += 1
     return 0
 
 
