@@ -39,6 +39,9 @@ cdef extern from *:
     }
     static inline int seqpacker_ctz(uint64_t w) { return __builtin_ctzll(w); }
     static inline int seqpacker_msb(uint64_t w) { return 63 - __builtin_clzll(w); }
+    static inline void seqpacker_prefetch_write(const void *address) {
+        __builtin_prefetch(address, 1);
+    }
 
     #if defined(__SSE2__)
     #include <emmintrin.h>
@@ -89,6 +92,7 @@ cdef extern from *:
     uint64_t mul_high "seqpacker_mul_high"(uint64_t a, uint64_t b) noexcept nogil
     int ctz "seqpacker_ctz"(uint64_t w) noexcept nogil
     int msb "seqpacker_msb"(uint64_t w) noexcept nogil
+    void prefetch_write "seqpacker_prefetch_write"(const void* address) noexcept nogil
     int first_at_least16 "seqpacker_first_at_least16"(const int32_t* row, int32_t length) noexcept nogil
     const uint64_t GOLDEN_GAMMA "SEQPACKER_GOLDEN_GAMMA"
     const uint64_t MIX_1 "SEQPACKER_MIX_1"
@@ -148,17 +152,35 @@ cdef uint64_t splitmix_below(SplitMix64* rng, uint64_t bound) noexcept nogil:
     return mul_high(splitmix_next(rng), bound)
 
 
+cdef enum:
+    SHUFFLE_AHEAD = 32  # steps drawn (and their slots prefetched) before they are made
+
+
 cdef void shuffle_into(int64_t* order, int64_t n, uint64_t seed) noexcept nogil:
+    """Fisher-Yates from the top: step i swaps order[i] with order[j], j drawn below i + 1.
+
+    The draws depend on the generator alone, so they are made a batch of steps ahead and the
+    random slots prefetched (a cache miss each on large inputs, otherwise paid one at a time);
+    the swaps then run in the same order with the same draws: the same permutation.
+    """
     cdef SplitMix64 rng
-    cdef int64_t i, j, swap
+    cdef int64_t drawn[SHUFFLE_AHEAD]
+    cdef int64_t i, j, k, steps, swap
     rng.state = seed
     for i in range(n):
         order[i] = i
-    for i in range(n - 1, 0, -1):
-        j = <int64_t>splitmix_below(&rng, <uint64_t>(i + 1))
-        swap = order[i]
-        order[i] = order[j]
-        order[j] = swap
+    i = n - 1
+    while i > 0:
+        steps = min(<int64_t>SHUFFLE_AHEAD, i)  # steps i, i - 1, ..., i - steps + 1 (>= 1)
+        for k in range(steps):
+            drawn[k] = <int64_t>splitmix_below(&rng, <uint64_t>(i - k + 1))
+            prefetch_write(&order[drawn[k]])
+        for k in range(steps):
+            j = drawn[k]
+            swap = order[i - k]
+            order[i - k] = order[j]
+            order[j] = swap
+        i -= steps
 
 
 def prng_values(uint64_t seed, Py_ssize_t count):
