@@ -20,6 +20,7 @@ tree nodes are one cache line wide, and best fit keeps each remaining-space buck
 of bin numbers (a pairing heap only for the rare out-of-order arrival).
 """
 
+cimport cython
 from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
 from libcpp.unordered_map cimport unordered_map
 from libcpp.utility cimport pair
@@ -38,6 +39,31 @@ cdef extern from *:
     }
     static inline int seqpacker_ctz(uint64_t w) { return __builtin_ctzll(w); }
     static inline int seqpacker_msb(uint64_t w) { return 63 - __builtin_clzll(w); }
+    static inline void seqpacker_prefetch_write(const void *address) {
+        __builtin_prefetch(address, 1);
+    }
+
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    #endif
+    /* The first of a tree node's 16 int32 entries that is >= length (1 <= length), or 16.
+       One compare per 4 entries and a bit scan: the entry-by-entry scan mispredicts its exit
+       on nearly every node, since where the first fitting child lies is random. */
+    static inline int seqpacker_first_at_least16(const int32_t *row, int32_t length) {
+    #if defined(__SSE2__)
+        const __m128i below = _mm_set1_epi32(length - 1);
+        unsigned mask = 0;
+        for (int part = 0; part < 4; ++part) {
+            __m128i entries = _mm_loadu_si128((const __m128i *)(row + 4 * part));
+            mask |= (unsigned)_mm_movemask_ps(
+                _mm_castsi128_ps(_mm_cmpgt_epi32(entries, below))) << (4 * part);
+        }
+    #else
+        unsigned mask = 0;
+        for (int child = 0; child < 16; ++child) mask |= (unsigned)(row[child] >= length) << child;
+    #endif
+        return __builtin_ctz(mask | (1u << 16));
+    }
     static const uint64_t SEQPACKER_GOLDEN_GAMMA = 0x9E3779B97F4A7C15ULL;
     static const uint64_t SEQPACKER_MIX_1 = 0xBF58476D1CE4E5B9ULL;
     static const uint64_t SEQPACKER_MIX_2 = 0x94D049BB133111EBULL;
@@ -66,6 +92,8 @@ cdef extern from *:
     uint64_t mul_high "seqpacker_mul_high"(uint64_t a, uint64_t b) noexcept nogil
     int ctz "seqpacker_ctz"(uint64_t w) noexcept nogil
     int msb "seqpacker_msb"(uint64_t w) noexcept nogil
+    void prefetch_write "seqpacker_prefetch_write"(const void* address) noexcept nogil
+    int first_at_least16 "seqpacker_first_at_least16"(const int32_t* row, int32_t length) noexcept nogil
     const uint64_t GOLDEN_GAMMA "SEQPACKER_GOLDEN_GAMMA"
     const uint64_t MIX_1 "SEQPACKER_MIX_1"
     const uint64_t MIX_2 "SEQPACKER_MIX_2"
@@ -124,17 +152,35 @@ cdef uint64_t splitmix_below(SplitMix64* rng, uint64_t bound) noexcept nogil:
     return mul_high(splitmix_next(rng), bound)
 
 
+cdef enum:
+    SHUFFLE_AHEAD = 32  # steps drawn (and their slots prefetched) before they are made
+
+
 cdef void shuffle_into(int64_t* order, int64_t n, uint64_t seed) noexcept nogil:
+    """Fisher-Yates from the top: step i swaps order[i] with order[j], j drawn below i + 1.
+
+    The draws depend on the generator alone, so they are made a batch of steps ahead and the
+    random slots prefetched (a cache miss each on large inputs, otherwise paid one at a time);
+    the swaps then run in the same order with the same draws: the same permutation.
+    """
     cdef SplitMix64 rng
-    cdef int64_t i, j, swap
+    cdef int64_t drawn[SHUFFLE_AHEAD]
+    cdef int64_t i, j, k, steps, swap
     rng.state = seed
     for i in range(n):
         order[i] = i
-    for i in range(n - 1, 0, -1):
-        j = <int64_t>splitmix_below(&rng, <uint64_t>(i + 1))
-        swap = order[i]
-        order[i] = order[j]
-        order[j] = swap
+    i = n - 1
+    while i > 0:
+        steps = min(<int64_t>SHUFFLE_AHEAD, i)  # steps i, i - 1, ..., i - steps + 1 (>= 1)
+        for k in range(steps):
+            drawn[k] = <int64_t>splitmix_below(&rng, <uint64_t>(i - k + 1))
+            prefetch_write(&order[drawn[k]])
+        for k in range(steps):
+            j = drawn[k]
+            swap = order[i - k]
+            order[i - k] = order[j]
+            order[j] = swap
+        i -= steps
 
 
 def prng_values(uint64_t seed, Py_ssize_t count):
@@ -415,8 +461,8 @@ cdef void first_fit_tree(
     cdef int64_t offsets[66]
     cdef int64_t levels = tree_levels(n, fanout, offsets), level
     cdef space_t* row
-    cdef space_t best
-    cdef int64_t p, length, index, target, child, base = out.bins
+    cdef space_t best, before, space
+    cdef int64_t p, length, index, target, child, parent, base = out.bins
     for p in range(n):
         length = sizes[p]
         # Descend from the top node to the leftmost leaf whose remaining space fits.
@@ -424,9 +470,12 @@ cdef void first_fit_tree(
         level = levels - 1
         while True:
             row = tree + offsets[level] + fanout * index
-            child = 0
-            while child < fanout and row[child] < length:
-                child += 1
+            if space_t is int32_t:
+                child = first_at_least16(row, <int32_t>length)
+            else:
+                child = 0
+                while child < fanout and row[child] < length:
+                    child += 1
             if child == fanout:  # only possible at the top: no bin fits
                 index = -1
                 break
@@ -436,23 +485,50 @@ cdef void first_fit_tree(
             level -= 1
         if index < 0:
             target = open_bin(out) - base
-            tree[target] = <space_t>capacity
-        else:
-            target = index
-        place(out, p if positions == NULL else positions[p], base + target)
-        tree[target] -= <space_t>length
-        # Recompute the maxima above the leaf until one does not change.
-        index = target
+            record_bin(out, p if positions == NULL else positions[p], base + target)
+            # A new leaf only raises maxima: raise them until one is already as high.
+            space = <space_t>(capacity - length)
+            tree[target] = space
+            index = target
+            for level in range(1, levels):
+                index //= fanout
+                if tree[offsets[level] + index] >= space:
+                    break
+                tree[offsets[level] + index] = space
+            continue
+        target = index
+        record_bin(out, p if positions == NULL else positions[p], base + target)
+        # The leaf drops from `before`; a maximum above it changes only while it equals
+        # `before` (nearly always false at the first parent: the chosen bin is the first that
+        # fits, rarely its node's fullest), and then becomes its row's new maximum.
+        before = tree[target]
+        tree[target] = before - <space_t>length
         for level in range(levels - 1):
+            parent = offsets[level + 1] + index // fanout
+            if tree[parent] != before:
+                break
             row = tree + offsets[level] + (index - index % fanout)
             best = row[0]
             for child in range(1, fanout):
                 if row[child] > best:
                     best = row[child]
-            index //= fanout
-            if tree[offsets[level + 1] + index] == best:
+            if best == before:
                 break
-            tree[offsets[level + 1] + index] = best
+            tree[parent] = best
+            index //= fanout
+    if out.rank == NULL:
+        # Counted after the packing: increments at random bins that no query waits for, so
+        # their cache misses overlap (inside the loop each one stalled the next query).
+        for p in range(n):
+            out.counts[out.bin_of[p if positions == NULL else positions[p]]] += 1
+
+
+cdef inline void record_bin(Placement* out, int64_t position, int64_t bin_number) noexcept nogil:
+    """First fit's ``place``: without ranks, only the bin; first_fit_tree counts at the end."""
+    if out.rank == NULL:
+        out.bin_of[position] = bin_number
+    else:
+        place(out, position, bin_number)
 
 
 # --------------------------------------------------------------------------- best / worst fit
@@ -711,6 +787,7 @@ cdef int64_t treap_max_key(Treap* treap) noexcept nogil:
     return treap.key[node]
 
 
+@cython.final  # direct (inlinable) calls of take and add, no virtual dispatch per item
 cdef class _RemainingIndex:
     """Bins by remaining space. Dense (capacity O(n)): the distinct values in a bit index,
     each with its Buckets; otherwise a treap of (remaining, bin) over the bins."""
@@ -790,15 +867,27 @@ cdef int fit_by_remaining(
     Placement* out
 ) except -1 nogil:
     """Best fit (least remaining that fits) or worst fit (most remaining); ties: lowest bin."""
-    cdef int64_t p, length, target, space
-    for p in range(n):
+    cdef int64_t p = 0, length, target, space, run_end
+    while p < n:
         length = sizes[p]
         target = index.take(length, worst, &space)
-        if target < 0:
+        if target >= 0:
+            place(out, p, target)
+            index.add(space - length, target)
+            p += 1
+            continue
+        # No bin fits. If a new bin's rest cannot take this length either, nothing that the
+        # next items of equal length add changes that: each of them opens a bin as well (half
+        # of the items of decreasing orders, which arrive in such runs).
+        run_end = p + 1
+        if capacity - length < length:
+            while run_end < n and sizes[run_end] == length:
+                run_end += 1
+        while p < run_end:
             target = open_bin(out)
-            space = capacity
-        place(out, p, target)
-        index.add(space - length, target)
+            place(out, p, target)
+            index.add(capacity - length, target)
+            p += 1
     return 0
 
 
@@ -1037,17 +1126,28 @@ cdef int harmonic_k(
 cdef int64_t next_fit_starts(
     const int64_t* lengths, int64_t n, int64_t capacity, int64_t* starts
 ) noexcept nogil:
-    """The number of next-fit bins; with ``starts`` given, the first id of each bin too."""
-    cdef int64_t i, used = 0, bins = 1
-    if starts != NULL:
-        starts[0] = 0
+    """The number of next-fit bins; with ``starts`` given, the first id of each bin too.
+
+    Branch-free: whether an item opens a bin is a coin toss on random lengths, and a
+    mispredicted branch per item or two cost more than the loop's arithmetic. The id is
+    stored unconditionally in the next bin's slot (kept only when the count moves past it),
+    and ``opens - 1`` is a mask that keeps ``used`` (all ones) or resets it (zero).
+    """
+    cdef int64_t i, length, opens, used = 0, bins = 1
+    if starts == NULL:
+        for i in range(n):
+            length = lengths[i]
+            opens = used + length > capacity
+            bins += opens
+            used = (used & (opens - 1)) + length
+        return bins
+    starts[0] = 0
     for i in range(n):
-        if used + lengths[i] > capacity:
-            if starts != NULL:
-                starts[bins] = i
-            bins += 1
-            used = 0
-        used += lengths[i]
+        length = lengths[i]
+        opens = used + length > capacity
+        starts[bins] = i
+        bins += opens
+        used = (used & (opens - 1)) + length
     return bins
 
 
