@@ -70,6 +70,21 @@ def test_full_pack_has_no_tail_segment() -> None:
     arrays = build_packed_arrays(pack_sequences([2, 2], 4, "nf"), [[1, 2], [3, 4]])
     assert arrays.cu_seqlens_flat.tolist() == [0, 2, 4]
     assert arrays.attention_mask.tolist() == [[1, 1, 1, 1]]
+    # A full last row: its last shifted label is the buffer's extra masked slot.
+    assert arrays.shift_labels.tolist() == [[2, -100, 4, -100]]
+
+
+def test_shift_labels_view_the_labels_one_slot_later() -> None:
+    # Two full rows, so each row's last shifted label comes from past the row's end.
+    result = pack_sequences([2, 2, 3, 1], 4, "nf")
+    arrays = build_packed_arrays(result, [[1, 2], [3, 4], [5, 6, 7], [8]])
+    assert arrays.shift_labels.tolist() == [[2, -100, 4, -100], [6, 7, -100, -100]]
+    assert np.shares_memory(arrays.labels, arrays.shift_labels)
+    assert arrays.labels.flags.c_contiguous and arrays.shift_labels.flags.c_contiguous
+    # Masking a token in the aligned labels (a prompt token, say) masks the same token in
+    # the pre-shifted form, one slot earlier.
+    arrays.labels[1, 2] = -100
+    assert arrays.shift_labels[1].tolist() == [6, -100, -100, -100]
 
 
 def test_contract_on_random_packings() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -182,6 +183,22 @@ def test_to_device_moves_every_tensor() -> None:
     result = pack_sequences(LENGTHS, 16)
     placed = pack_result_to_tensors(result, make_token_ids(LENGTHS), device="meta")
     assert placed.labels.device == device
+
+
+def test_labels_and_shift_labels_share_one_buffer_after_moving() -> None:
+    batch = packed_collate_fn(16)(make_token_ids(LENGTHS))
+    assert batch.shift_labels.storage_offset() == batch.labels.storage_offset() + 1
+    assert (
+        batch.labels.untyped_storage().data_ptr() == batch.shift_labels.untyped_storage().data_ptr()
+    )
+    on_meta = batch.to("meta")
+    # Moved once, as one buffer: both are views of the same moved tensor.
+    assert on_meta.labels._base is not None and on_meta.labels._base is on_meta.shift_labels._base
+    assert on_meta.shift_labels.shape == batch.shift_labels.shape
+    # Independent tensors (a user's own batch) are moved one by one.
+    separate = replace(batch, shift_labels=batch.shift_labels.clone())
+    assert separate._shared_label_buffer() is None
+    assert_batches_equal(separate.to("cpu"), batch)
 
 
 def test_hf_kwargs() -> None:

@@ -90,6 +90,10 @@ class PackedArrays:
 
     ``input_ids``, ``attention_mask``, ``position_ids``, ``labels`` and ``shift_labels`` are
     int64 arrays of shape ``(num_packs, capacity)``; see docs/torch.md for the label contract.
+    ``labels`` and ``shift_labels`` are two views of one buffer, ``shift_labels`` one slot
+    later (the masked slots line up exactly, see ``shift_labels``): the pre-shifted form costs
+    no memory, and masking more tokens in ``labels`` (a prompt, say) masks them in
+    ``shift_labels`` too.
     ``seq_lengths_flat`` (int32) lists the real sequence lengths in pack order and pack ``p``
     holds ``seq_lengths_flat[pack_bounds[p]:pack_bounds[p + 1]]``. ``source_index[i]`` is the
     position in the caller's ``token_ids`` of sequence ``i`` of ``result`` (they differ only
@@ -99,13 +103,27 @@ class PackedArrays:
     input_ids: np.ndarray
     attention_mask: np.ndarray
     position_ids: np.ndarray
-    labels: np.ndarray
-    shift_labels: np.ndarray
+    label_buffer: np.ndarray  # 1-D: the aligned labels row after row, then one masked slot
     seq_lengths_flat: np.ndarray
     pack_bounds: np.ndarray
     result: PackResult
     source_index: np.ndarray
     overflow: OverflowReport | None = field(default=None)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Aligned labels (Hugging Face): a view of ``label_buffer``."""
+        return self.label_buffer[:-1].reshape(self.input_ids.shape)
+
+    @property
+    def shift_labels(self) -> np.ndarray:
+        """Pre-shifted labels: ``label_buffer`` read one slot later.
+
+        After a sequence's last token comes the next sequence's first token, padding, or the
+        next row's first slot (a first token or padding), all masked in ``labels``, and the
+        buffer's extra last slot masks the last row's end.
+        """
+        return self.label_buffer[1:].reshape(self.input_ids.shape)
 
     @property
     def num_packs(self) -> int:
@@ -384,13 +402,12 @@ def _packed_arrays(
     source_index: np.ndarray,
     overflow: OverflowReport | None,
 ) -> PackedArrays:
-    input_ids, attention_mask, position_ids, labels, shift_labels = rows
+    input_ids, attention_mask, position_ids, label_buffer = rows
     return PackedArrays(
         input_ids=input_ids,
         attention_mask=attention_mask,
         position_ids=position_ids,
-        labels=labels,
-        shift_labels=shift_labels,
+        label_buffer=label_buffer,
         seq_lengths_flat=result.lengths[result.items_flat].astype(np.int32),
         pack_bounds=np.array(result.bin_bounds, dtype=np.int64),
         result=result,

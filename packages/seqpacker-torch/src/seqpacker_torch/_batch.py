@@ -24,7 +24,9 @@ class PackedBatch:
     Row tensors (``input_ids``, ``position_ids``, ``labels``, ``shift_labels``,
     ``attention_mask``) are int64 of shape ``(num_packs, capacity)``. ``labels`` follow the
     Hugging Face convention (aligned with ``input_ids``; the model shifts them): pass them as
-    ``labels=``. ``shift_labels`` are already shifted, for losses that do not shift.
+    ``labels=``. ``shift_labels`` are already shifted, for losses that do not shift; built by
+    seqpacker, they view the same memory as ``labels`` one slot later, so masking a token in
+    ``labels`` masks it in ``shift_labels`` too (``to()``/``pin_memory()`` keep that).
     ``attention_mask`` marks real tokens (1) and padding (0); it is for loss weighting and
     statistics, never for the model (any 2-D mask lets packed sequences attend to each other).
 
@@ -48,14 +50,16 @@ class PackedBatch:
     @classmethod
     def from_arrays(cls, arrays: PackedArrays) -> PackedBatch:
         """Wrap the core's arrays without copying (``torch.from_numpy`` shares the memory)."""
+        label_buffer = torch.from_numpy(arrays.label_buffer)
+        shape = arrays.input_ids.shape
         return cls(
             input_ids=torch.from_numpy(arrays.input_ids),
             cu_seqlens=_split(arrays.cu_seqlens_concat, arrays.cu_seqlens_bounds),
             max_seqlen=arrays.max_seqlen,
             position_ids=torch.from_numpy(arrays.position_ids),
-            labels=torch.from_numpy(arrays.labels),
+            labels=label_buffer[:-1].view(shape),
             attention_mask=torch.from_numpy(arrays.attention_mask),
-            shift_labels=torch.from_numpy(arrays.shift_labels),
+            shift_labels=label_buffer[1:].view(shape),
             seq_lengths=_split(arrays.seq_lengths_flat, arrays.pack_bounds),
             cu_seqlens_flat=torch.from_numpy(arrays.cu_seqlens_flat),
             max_seqlen_flat=arrays.max_seqlen_flat,
@@ -85,6 +89,22 @@ class PackedBatch:
         return ((self.position_ids == 0).cumsum(dim=-1) - 1).to(torch.int32)
 
     # ---- moving
+    def _shared_label_buffer(self) -> torch.Tensor | None:
+        """The one buffer behind ``labels`` and ``shift_labels`` (one slot later), if they share it.
+
+        The core builds them so (no memory for the pre-shifted form); moving the buffer once
+        keeps them sharing it on the new device, and moves the labels only once.
+        """
+        labels, shifted = self.labels, self.shift_labels
+        shares = (
+            labels.is_contiguous()
+            and shifted.is_contiguous()
+            and labels.shape == shifted.shape
+            and labels.untyped_storage().data_ptr() == shifted.untyped_storage().data_ptr()
+            and shifted.storage_offset() == labels.storage_offset() + 1
+        )
+        return labels.as_strided((labels.numel() + 1,), (1,)) if shares else None
+
     def _map(self, move: Any) -> PackedBatch:
         changes = {}
         for spec in fields(self):
@@ -93,6 +113,11 @@ class PackedBatch:
                 changes[spec.name] = move(value)
             elif isinstance(value, list):
                 changes[spec.name] = [move(tensor) for tensor in value]
+        label_buffer = self._shared_label_buffer()
+        if label_buffer is not None:
+            moved = move(label_buffer)
+            changes["labels"] = moved[:-1].view(self.labels.shape)
+            changes["shift_labels"] = moved[1:].view(self.labels.shape)
         return replace(self, **changes)
 
     def to(self, device: torch.device | str, *, non_blocking: bool = False) -> PackedBatch:

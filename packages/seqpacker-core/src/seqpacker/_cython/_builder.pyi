@@ -12,7 +12,7 @@ def fill_packed_rows(
     capacity: int,
     padding_value: int,
     label_padding_value: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
 def fill_packed_rows_from_lists(
     sequences: list[object] | tuple[object, ...],
     lengths: np.ndarray,
@@ -21,4 +21,4 @@ def fill_packed_rows_from_lists(
     capacity: int,
     padding_value: int,
     label_padding_value: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None: ...
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None: ...

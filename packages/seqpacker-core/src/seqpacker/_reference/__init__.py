@@ -14,13 +14,16 @@ The kernel interface (the same names exist in the ``seqpacker._cython`` package)
   ``values`` and ``offsets`` (``len(sequences) + 1``); at the first sequence of any other form
   the scan stops with ``bad_index`` set to it (then ``values``/``offsets`` are None), else -1.
 - ``fill_packed_rows(values, starts, lengths, items, bounds, capacity, padding_value,
-  label_padding_value) -> (input_ids, attention_mask, position_ids, labels, shift_labels)``:
-  five int64 arrays of shape ``(len(bounds) - 1, capacity)``; sequence ``s`` is
-  ``values[starts[s]:starts[s] + lengths[s]]``, pack ``p`` holds ``items[bounds[p]:bounds[p+1]]``
-  (see ``builder.fill_packed_rows`` for the exact contents). Inputs are validated by the shared
-  layer (``seqpacker._builder``): contiguous int64 arrays, every pack fits ``capacity``.
+  label_padding_value) -> (input_ids, attention_mask, position_ids, label_buffer)``: three
+  int64 arrays of shape ``(len(bounds) - 1, capacity)`` and the 1-D int64 label buffer
+  (``num_packs * capacity + 1`` values: the aligned labels row after row, then one
+  ``label_padding_value``; the shared layer views it as ``labels`` and ``shift_labels``);
+  sequence ``s`` is ``values[starts[s]:starts[s] + lengths[s]]``, pack ``p`` holds
+  ``items[bounds[p]:bounds[p+1]]`` (see ``builder.fill_packed_rows`` for the exact contents).
+  Inputs are validated by the shared layer (``seqpacker._builder``): contiguous int64 arrays,
+  every pack fits ``capacity``.
 - ``fill_packed_rows_from_lists(sequences, lengths, items, bounds, capacity, padding_value,
-  label_padding_value)``: the same five arrays straight from plain-int sequences (the form
+  label_padding_value)``: the same four arrays straight from plain-int sequences (the form
   ``flatten_token_lists`` accepts) whose lengths are ``lengths``; None when any sequence is
   not of that form or not of its length (the shared layer then takes its general path).
 
@@ -83,7 +86,7 @@ def fill_packed_rows(
     capacity: int,
     padding_value: int,
     label_padding_value: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rows = builder.fill_packed_rows(
         values.tolist(),
         starts.tolist(),
@@ -95,10 +98,10 @@ def fill_packed_rows(
         label_padding_value,
     )
     shape = (len(bounds) - 1, capacity)
-    input_ids, attention_mask, position_ids, labels, shift_labels = (
-        np.array(row, dtype=np.int64).reshape(shape) for row in rows
+    input_ids, attention_mask, position_ids = (
+        np.array(row, dtype=np.int64).reshape(shape) for row in rows[:3]
     )
-    return input_ids, attention_mask, position_ids, labels, shift_labels
+    return input_ids, attention_mask, position_ids, np.array(rows[3], dtype=np.int64)
 
 
 def fill_packed_rows_from_lists(
@@ -109,7 +112,7 @@ def fill_packed_rows_from_lists(
     capacity: int,
     padding_value: int,
     label_padding_value: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     values, offsets, _ = flatten_token_lists(sequences)
     if values is None or offsets is None or not np.array_equal(np.diff(offsets), lengths):
         return None

@@ -43,24 +43,28 @@ def fill_packed_rows(
     capacity: int,
     padding_value: int,
     label_padding_value: int,
-) -> tuple[list[int], list[int], list[int], list[int], list[int]]:
-    """The five row-major arrays of ``len(bounds) - 1`` rows of ``capacity`` slots.
+) -> tuple[list[int], list[int], list[int], list[int]]:
+    """The row-major arrays of ``len(bounds) - 1`` rows of ``capacity`` slots.
 
     Sequence ``s`` is ``values[starts[s] : starts[s] + lengths[s]]``; pack ``p`` holds the
     sequences ``items[bounds[p] : bounds[p + 1]]`` in that order, then a padding tail.
-    Returns ``(input_ids, attention_mask, position_ids, labels, shift_labels)``:
+    Returns ``(input_ids, attention_mask, position_ids, label_buffer)``:
 
-    - labels (aligned, the Hugging Face convention): the token itself, except
-      ``label_padding_value`` at each sequence's first token and on padding;
-    - shift_labels: the next token of the same sequence, ``label_padding_value`` at each
-      sequence's last token and on padding;
-    - position_ids restart at 0 for every sequence and for the padding tail.
+    - position_ids restart at 0 for every sequence and for the padding tail;
+    - label_buffer: the aligned labels (the Hugging Face convention: the token itself, except
+      ``label_padding_value`` at each sequence's first token and on padding), row after row,
+      then one more ``label_padding_value``.
+
+    The pre-shifted labels (the next token of the same sequence, ``label_padding_value`` at
+    each sequence's last token and on padding) are ``label_buffer[1:]``: the slot after a
+    sequence's last token is the next sequence's first token, padding, or the next row's
+    first slot (a first token or padding), all masked, and the buffer's extra last slot
+    masks the last row's end.
     """
     input_ids: list[int] = []
     attention_mask: list[int] = []
     position_ids: list[int] = []
     labels: list[int] = []
-    shift_labels: list[int] = []
     for pack in range(len(bounds) - 1):
         used = 0
         for sequence in items[bounds[pack] : bounds[pack + 1]]:
@@ -72,13 +76,11 @@ def fill_packed_rows(
             position_ids.extend(range(length))
             labels.append(label_padding_value)
             labels.extend(tokens[1:])
-            shift_labels.extend(tokens[1:])
-            shift_labels.append(label_padding_value)
             used += length
         tail = capacity - used
         input_ids.extend([padding_value] * tail)
         attention_mask.extend([0] * tail)
         position_ids.extend(range(tail))
         labels.extend([label_padding_value] * tail)
-        shift_labels.extend([label_padding_value] * tail)
-    return input_ids, attention_mask, position_ids, labels, shift_labels
+    labels.append(label_padding_value)
+    return input_ids, attention_mask, position_ids, labels
