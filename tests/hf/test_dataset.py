@@ -95,6 +95,38 @@ def test_ids_beyond_int32_use_int64():
     assert wide_padding.data.schema.field("labels").type == pa.list_(pa.int64(), 4)
 
 
+def test_list_input_widens_to_int64_at_a_late_chunk(monkeypatch):
+    # Lists are read in place, chunk by chunk: an id beyond int32 found late still widens the
+    # whole column, and the rows equal the core builder's.
+    monkeypatch.setattr(dataset_module, "CHUNK_SLOTS", 64 * 2)
+    sequences = random_sequences(200, seed=11)
+    sequences[150] = [*sequences[150][:-1], 2**40]
+    dataset = pack_dataset(sequences, 64)
+    assert dataset.data.schema.field("input_ids").type == pa.list_(pa.int64(), 64)
+    assert dataset.data.schema.field("labels").type == pa.list_(pa.int64(), 64)
+    assert_matches_core(dataset, pack_and_build(sequences, 64))
+
+
+def test_list_input_errors_name_the_index_in_the_whole_list(monkeypatch):
+    monkeypatch.setattr(dataset_module, "CHUNK_SLOTS", 64 * 2)
+    sequences = random_sequences(200, seed=12)
+    sequences[170] = [*sequences[170][:-1], 1.5]
+    with pytest.raises(TypeError, match=r"token_ids\[170\] position"):
+        pack_dataset(sequences, 64)
+    result = pack_sequences([len(s) for s in sequences], 64)
+    with pytest.raises(TypeError, match=r"token_ids\[170\] position"):
+        pack_dataset_from_result(result, sequences)
+
+
+def test_lists_of_numpy_values_equal_plain_lists():
+    sequences = random_sequences(80, seed=13)
+    plain = pack_dataset(sequences, 64).to_dict()
+    arrays = [np.array(sequence, dtype=np.int16) for sequence in sequences]
+    assert pack_dataset(arrays, 64).to_dict() == plain
+    scalars = [[np.int64(token) for token in sequence] for sequence in sequences]
+    assert pack_dataset(scalars, 64).to_dict() == plain
+
+
 EMPTY_TYPED = datasets.Features({"input_ids": datasets.List(datasets.Value("int64"))})
 
 

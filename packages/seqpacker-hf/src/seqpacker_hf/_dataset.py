@@ -32,7 +32,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import datasets
 import numpy as np
@@ -111,6 +111,44 @@ def _read_token_ids(token_ids: object, column: str) -> FlatTokens:
     return FlatTokens(values, offsets)
 
 
+def _plain_list_lengths(token_ids: object, capacity: int) -> np.ndarray | None:
+    """The lengths of a list of plain lists the core builder can read in place, else None.
+
+    None sends the input down the general path (flattened first), which takes every other
+    accepted form and raises each error with its index: numpy arrays, empty sequences,
+    sequences longer than ``capacity`` (the overflow policies), an empty input.
+    """
+    if not isinstance(token_ids, (list, tuple)) or isinstance(token_ids, FlatTokens):
+        return None
+    if not token_ids or not set(map(type, token_ids)) <= {list, tuple}:
+        return None
+    lengths = np.fromiter(map(len, token_ids), dtype=np.int64, count=len(token_ids))
+    if lengths.min() < 1 or lengths.max() > capacity:
+        return None
+    return lengths
+
+
+def _columns_from_lists(
+    token_ids: object, result: PackResult, padding_value: int, label_padding_value: int
+) -> _Columns:
+    """Columns read straight from plain lists (``_plain_list_lengths`` said so): no flat int64
+    copy of every token first."""
+    try:
+        return _build_columns(
+            _ListSource(cast("Sequence[Any]", token_ids)),
+            result,
+            padding_value=padding_value,
+            label_padding_value=label_padding_value,
+            # Only the padding values are known up front; the ids are checked chunk by chunk.
+            token_dtype=_token_dtype(np.zeros(0, np.int32), padding_value, label_padding_value),
+        )
+    except (TypeError, ValueError):
+        # A chunk's error names the sequence by its place in the chunk: check the whole
+        # input, which raises the same error with the index in token_ids.
+        flatten_token_ids(token_ids)
+        raise
+
+
 # ---------------------------------------------------------------------------------------------
 # building the columns
 
@@ -130,6 +168,11 @@ class _Columns:
     @property
     def num_rows(self) -> int:
         return len(self.input_ids) // self.capacity if self.capacity else 0
+
+    def widen_tokens(self) -> None:
+        """int64 ``input_ids`` and ``labels`` (a token id turned out not to fit int32)."""
+        self.input_ids = self.input_ids.astype(np.int64)
+        self.labels = self.labels.astype(np.int64)
 
     def to_table(self) -> pa.Table:
         def fixed(values: np.ndarray) -> pa.Array:
@@ -180,9 +223,27 @@ def _gather(values: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> Flat
     return FlatTokens(values[positions], offsets)
 
 
+class _FlatSource(NamedTuple):
+    """Sequence ``i`` is ``values[starts[i]:][:length]`` (Arrow buffers, flattened lists)."""
+
+    values: np.ndarray
+    starts: np.ndarray
+
+    def chunk(self, ids: np.ndarray, lengths: np.ndarray) -> FlatTokens:
+        return _gather(self.values, self.starts[ids], lengths)
+
+
+class _ListSource(NamedTuple):
+    """Sequence ``i`` is ``sequences[i]``, a plain list the core builder reads in place."""
+
+    sequences: Sequence[Any]
+
+    def chunk(self, ids: np.ndarray, lengths: np.ndarray) -> list[Any]:
+        return list(map(self.sequences.__getitem__, ids.tolist()))
+
+
 def _build_columns(
-    values: np.ndarray,
-    starts: np.ndarray,
+    source: _FlatSource | _ListSource,
     result: PackResult,
     *,
     padding_value: int,
@@ -190,11 +251,14 @@ def _build_columns(
     token_dtype: np.dtype,
     progress: bool = True,
 ) -> _Columns:
-    """Rows of ``result`` (sequence ``i`` = tokens ``values[starts[i]:][:result.lengths[i]]``).
+    """Rows of ``result``, sequence ``i`` read from ``source``.
 
     The core builder runs on a chunk of packs at a time: its int64 arrays stay small and each
-    chunk is narrowed straight into the output buffers.
+    chunk is narrowed straight into the output buffers. Lists are not scanned up front, so
+    with a ``_ListSource`` an int32 ``token_dtype`` is a guess, checked chunk by chunk (and
+    widened to int64 at the first id that does not fit).
     """
+    check_fit = isinstance(source, _ListSource) and token_dtype != np.int64
     capacity = result.capacity
     num_rows = result.num_bins
     columns = _Columns(
@@ -234,10 +298,13 @@ def _build_columns(
         )
         arrays = build_packed_arrays(
             chunk_result,
-            _gather(values, starts[ids], lengths),
+            source.chunk(ids, lengths),
             padding_value=padding_value,
             label_padding_value=label_padding_value,
         )
+        if check_fit and not _fits_int32(arrays.input_ids):
+            columns.widen_tokens()
+            check_fit = False
         slots = slice(first_row * capacity, last_row * capacity)
         columns.input_ids[slots] = arrays.input_ids.reshape(-1)
         columns.attention_mask[slots] = arrays.attention_mask.reshape(-1)
@@ -260,6 +327,10 @@ def _build_columns(
         columns.seq_lengths_values = np.concatenate(segment_parts).astype(np.int32)
         columns.seq_lengths_offsets = np.concatenate(offset_parts).astype(np.int32)
     return columns
+
+
+def _fits_int32(ids: np.ndarray) -> bool:
+    return ids.size == 0 or (int(ids.min()) >= INT32_MIN and int(ids.max()) <= INT32_MAX)
 
 
 def _concat_columns(parts: Sequence[_Columns], capacity: int, token_dtype: np.dtype) -> _Columns:
@@ -350,8 +421,7 @@ def _pack_shard(
     lengths = np.diff(tokens.offsets)
     result = pack_sequences(lengths, capacity, strategy, seed)
     return _build_columns(
-        tokens.values,
-        tokens.offsets[:-1],
+        _FlatSource(tokens.values, tokens.offsets[:-1]),
         result,
         padding_value=padding_value,
         label_padding_value=label_padding_value,
@@ -439,6 +509,13 @@ def pack_dataset(
             column=column,
             window_size=window_size,
         )
+    single_process = num_proc is None or num_proc == 1
+    plain_lengths = _plain_list_lengths(token_ids, capacity) if single_process else None
+    if plain_lengths is not None:
+        result = pack_sequences(plain_lengths, capacity, strategy, seed)
+        return _to_dataset(
+            _columns_from_lists(token_ids, result, padding_value, label_padding_value)
+        )
     tokens = _read_token_ids(token_ids, column)
     values = np.asarray(tokens.values)
     token_dtype = _token_dtype(values, padding_value, label_padding_value)
@@ -459,8 +536,7 @@ def pack_dataset(
     else:
         result = pack_sequences(lengths, capacity, strategy, seed)
         columns = _build_columns(
-            values,
-            starts,
+            _FlatSource(values, starts),
             result,
             padding_value=padding_value,
             label_padding_value=label_padding_value,
@@ -481,6 +557,11 @@ def pack_dataset_from_result(
     ``token_ids[i]`` (a list of sequences or a ``datasets.Dataset`` column)."""
     if not isinstance(result, PackResult):
         raise TypeError(f"result must be a PackResult, got {type(result).__name__}")
+    plain_lengths = _plain_list_lengths(token_ids, result.capacity)
+    if plain_lengths is not None and np.array_equal(plain_lengths, result.lengths):
+        return _to_dataset(
+            _columns_from_lists(token_ids, result, padding_value, label_padding_value)
+        )
     tokens = _read_token_ids(token_ids, column)
     values = np.asarray(tokens.values)
     offsets = np.asarray(tokens.offsets, dtype=np.int64)
@@ -498,8 +579,7 @@ def pack_dataset_from_result(
         )
     token_dtype = _token_dtype(values, padding_value, label_padding_value)
     columns = _build_columns(
-        values,
-        offsets[:-1],
+        _FlatSource(values, offsets[:-1]),
         result,
         padding_value=padding_value,
         label_padding_value=label_padding_value,
@@ -586,8 +666,7 @@ def _iterable_rows(
                 carry_sub = _select_bins(result, carry)
                 carry_ids = carry_sub.items_flat
             emitted = _build_columns(
-                window.values,
-                window.offsets[:-1],
+                _FlatSource(window.values, window.offsets[:-1]),
                 _select_bins(result, keep),
                 padding_value=padding_value,
                 label_padding_value=label_padding_value,
