@@ -13,6 +13,7 @@ from seqpacker import FlatTokens, build_packed_arrays, pack_and_build, pack_sequ
 from seqpacker_torch import (
     PackedBatch,
     PackedCollator,
+    PerPack,
     document_causal_block_mask,
     pack_result_to_tensors,
     packed_collate_fn,
@@ -178,7 +179,7 @@ def test_to_device_moves_every_tensor() -> None:
     device = torch.device("meta")
     on_meta = batch.to(device)
     assert on_meta.input_ids.device == device
-    assert all(c.device == device for c in on_meta.cu_seqlens + on_meta.seq_lengths)
+    assert all(c.device == device for c in [*on_meta.cu_seqlens, *on_meta.seq_lengths])
     assert on_meta.max_seqlen == batch.max_seqlen
     result = pack_sequences(LENGTHS, 16)
     placed = pack_result_to_tensors(result, make_token_ids(LENGTHS), device="meta")
@@ -199,6 +200,23 @@ def test_labels_and_shift_labels_share_one_buffer_after_moving() -> None:
     separate = replace(batch, shift_labels=batch.shift_labels.clone())
     assert separate._shared_label_buffer() is None
     assert_batches_equal(separate.to("cpu"), batch)
+
+
+def test_per_pack_views_behave_as_a_list() -> None:
+    batch = packed_collate_fn(16)(make_token_ids(LENGTHS))
+    arrays = build_packed_arrays(pack_sequences(LENGTHS, 16), make_token_ids(LENGTHS))
+    expected = [torch.from_numpy(c) for c in arrays.cu_seqlens]
+    views = batch.cu_seqlens
+    assert isinstance(views, PerPack) and len(views) == len(expected) == batch.num_packs
+    assert torch.equal(views[-1], expected[-1]) and torch.equal(views[0], expected[0])
+    with pytest.raises(IndexError):
+        views[len(expected)]
+    assert [v.tolist() for v in views[1:3]] == [e.tolist() for e in expected[1:3]]
+    assert views == expected and views != expected[:-1]
+    assert all(v.data_ptr() >= views.flat.data_ptr() for v in views)  # views, not copies
+    assert "PerPack" in repr(views)
+    restored = pickle.loads(pickle.dumps(batch))
+    assert_batches_equal(restored, batch)
 
 
 def test_hf_kwargs() -> None:

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from ._batch import PackedBatch, pack_result_to_tensors
+from ._batch import PackedBatch, PerPack, pack_result_to_tensors
 from ._collate import PackedCollator, packed_collate_fn
 from .attention import (
     document_causal_block_mask,
@@ -21,6 +21,7 @@ __version__ = "0.1.0"
 __all__ = [
     "PackedBatch",
     "PackedCollator",
+    "PerPack",
     "__version__",
     "document_causal_block_mask",
     "pack_result_to_tensors",
