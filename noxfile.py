@@ -58,7 +58,7 @@ def _core_source_digest() -> str:
     digest = hashlib.sha256()
     core = ROOT / CORE
     for path in sorted(core.rglob("*")):
-        if path.is_file() and path.suffix in {".py", ".pyx", ".pxd", ".pyi", ".toml", ".txt"}:
+        if path.is_file() and path.suffix in {".py", ".pyx", ".pxd", ".pyi", ".h", ".toml", ".txt"}:
             if "build" in path.relative_to(core).parts or path.name.endswith(".egg-info"):
                 continue
             digest.update(str(path.relative_to(core)).encode())

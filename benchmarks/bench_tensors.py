@@ -4,8 +4,9 @@ Workload (issue 4): 20,000 lognormal sequence lengths (mean ~360 tokens, ~7.2M t
 capacity 2048, token ids given as a list of Python int lists and as flat values + offsets
 (Arrow's layout). Each build is timed next to a ``numpy.copy`` of the same output size (the
 three int64 row arrays and the label buffer behind labels and shift_labels) measured in the
-same run, the memory-bandwidth bound; the ratio is the number to compare across machines. Targets with the Cython backend: >= 70 M tokens/s and
-within 2x of the copy; packed_collate_fn on 256 sequences <= 2 ms per batch.
+same run, the memory-bandwidth bound; the ratio is the number to compare across machines.
+Targets with the Cython backend: >= 70 M tokens/s and within 2x of the copy;
+packed_collate_fn on 256 sequences <= 2 ms per batch.
 
     python benchmarks/bench_tensors.py [--sequences 20000] [--repeats 5] [--backends cython python]
 """

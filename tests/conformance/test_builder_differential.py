@@ -196,3 +196,27 @@ def test_backends_raise_identical_errors(token_ids: list[list[object]]) -> None:
     else:
         assert isinstance(compiled, PackedArrays)
         assert np.array_equal(compiled.input_ids, reference.input_ids)
+
+
+@pytest.mark.parametrize("change", ["none", "wide ids", "float late"])
+def test_large_batches_built_in_blocks_match_the_reference(change: str) -> None:
+    # Over 2**20 slots the Cython builder fills blocks of rows on several threads, and the
+    # list reader leaves ints beyond one digit (>= 2**30) to a second, GIL-holding pass.
+    rng = np.random.default_rng(5)
+    lengths = np.clip(rng.lognormal(5.6, 0.7, 4_000).astype(np.int64), 1, 2048)
+    values = rng.integers(0, 128_000, size=int(lengths.sum()))
+    token_ids = [chunk.tolist() for chunk in np.split(values, np.cumsum(lengths)[:-1])]
+    if change == "wide ids":
+        for index in range(0, len(token_ids), 97):
+            token_ids[index][-1] = -(2**62) + index
+    if change == "float late":
+        token_ids[-10][0] = 2.5
+    result = pack_sequences(lengths, 2048, "obfd")
+    assert result.num_bins * 2048 >= 2**20 + 2**18  # several blocks
+    for form in ("lists", "flat"):
+        given_ids = as_form(token_ids, form) if change != "float late" or form == "lists" else None
+        if given_ids is None:
+            continue
+        compiled = build_with("cython", given_ids, result)
+        reference = build_with("python", given_ids, result)
+        assert_same(compiled, reference)

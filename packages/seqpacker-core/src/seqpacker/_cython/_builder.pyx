@@ -5,16 +5,27 @@
 from libc.stdint cimport int64_t
 from libc.string cimport memcpy
 
+import os
+
 import numpy as np
 
 cdef extern from "Python.h":
     ctypedef struct PyObject
     bint PyList_CheckExact(object)
     bint PyTuple_CheckExact(object)
-    bint PyLong_CheckExact(PyObject*)
+    bint PyLong_CheckExact(PyObject*) noexcept nogil
     Py_ssize_t PySequence_Fast_GET_SIZE(object)
     PyObject** PySequence_Fast_ITEMS(object)
-    long long PyLong_AsLongLongAndOverflow(PyObject*, int*) except? -1
+    # Declared nogil so that the reader below compiles for worker threads; it is only ever
+    # called where the calling thread holds the GIL (``may_call_python``). It cannot raise
+    # for an exact int: out-of-range values set ``overflow`` instead.
+    long long PyLong_AsLongLongAndOverflow(PyObject*, int*) noexcept nogil
+
+cdef extern from "_run_blocks.h":
+    ctypedef void (*block_fn)(void* context, int64_t block) noexcept nogil
+    void run_blocks "seqpacker_run_blocks"(
+        block_fn fn, void* context, int64_t blocks, int threads
+    ) noexcept nogil
 
 # Token ids are almost always "compact" ints (one 30-bit digit): read those without a call.
 cdef extern from *:
@@ -35,7 +46,7 @@ cdef extern from *:
     #endif
     }
     """
-    bint seqpacker_compact_long(PyObject* item, long long* value) noexcept
+    bint seqpacker_compact_long(PyObject* item, long long* value) noexcept nogil
 
 # Reading a token means loading its int object: a dependent load per token that misses the
 # cache (7M objects of 28-32 bytes for 7M tokens). Asking for the object PREFETCH_DISTANCE
@@ -52,8 +63,8 @@ cdef extern from *:
     }
     """
     void seqpacker_prefetch(const void* address) noexcept nogil
-    PyObject** seqpacker_fast_items(PyObject* sequence) noexcept
-    Py_ssize_t Py_SIZE(PyObject* sequence) noexcept
+    PyObject** seqpacker_fast_items(PyObject* sequence) noexcept nogil
+    Py_ssize_t Py_SIZE(PyObject* sequence) noexcept nogil
 
 cdef enum:
     PREFETCH_DISTANCE = 48
@@ -66,22 +77,31 @@ cdef struct TokenRun:
     Py_ssize_t length
 
 
-cdef inline TokenRun _token_run(PyObject* sequence) noexcept:
+cdef inline TokenRun _token_run(PyObject* sequence) noexcept nogil:
     cdef TokenRun run
     run.tokens = seqpacker_fast_items(sequence)
     run.length = Py_SIZE(sequence)
     return run
 
 
-cdef inline void _prepare_following(TokenRun following) noexcept:
+cdef inline void _prepare_following(TokenRun following) noexcept nogil:
     """Fetch the pointers the lookahead will read at the end of the current sequence."""
-    cdef Py_ssize_t i
-    for i in range(0, min(following.length, PREFETCH_DISTANCE), POINTERS_PER_LINE):
+    cdef Py_ssize_t i = 0
+    cdef Py_ssize_t ahead = min(following.length, <Py_ssize_t>PREFETCH_DISTANCE)
+    while i < ahead:
         seqpacker_prefetch(following.tokens + i)
+        i += POINTERS_PER_LINE
 
 
-cdef inline bint _read_ints(TokenRun current, TokenRun following, int64_t* out) noexcept:
-    """Store ``current``'s ints in ``out``; False at a token not an exact int within int64."""
+cdef inline bint _read_ints(
+    TokenRun current, TokenRun following, int64_t* out, bint may_call_python
+) noexcept nogil:
+    """Store ``current``'s ints in ``out``; False at a token it cannot take.
+
+    Lists are only read (no reference counts change), so threads without the GIL may do it
+    while the thread that holds it waits. Those pass ``may_call_python=False`` and give up at
+    an int beyond one digit (>= 2**30, rare for token ids), which needs the C API.
+    """
     cdef Py_ssize_t j, ahead
     cdef PyObject* item
     cdef long long value
@@ -96,6 +116,8 @@ cdef inline bint _read_ints(TokenRun current, TokenRun following, int64_t* out) 
         if not PyLong_CheckExact(item):
             return False
         if not seqpacker_compact_long(item, &value):
+            if not may_call_python:
+                return False
             value = PyLong_AsLongLongAndOverflow(item, &overflow)
             if overflow:
                 return False
@@ -140,7 +162,7 @@ def flatten_token_lists(sequences):
     for index in range(limit):
         following = _token_run(outer[index + 1]) if index + 1 < limit else nothing_more
         _prepare_following(following)
-        if not _read_ints(current, following, &values[0] + written):
+        if not _read_ints(current, following, &values[0] + written, True):
             return None, None, index
         written += current.length
         offsets[index + 1] = written
@@ -152,8 +174,8 @@ def flatten_token_lists(sequences):
 
 cdef struct Rows:
     # The output arrays (row-major, ``capacity`` slots per row) and the fill values. Labels
-    # have one slot more (see new_label_buffer in seqpacker/_builder.py): shift_labels are
-    # the same buffer read one slot later, so they are never written separately.
+    # have one slot more (see PackedArrays.shift_labels in seqpacker/_builder.py):
+    # shift_labels are the same buffer read one slot later, never written separately.
     int64_t* input_ids
     int64_t* attention_mask
     int64_t* position_ids
@@ -220,6 +242,103 @@ cdef tuple _new_rows(
     return arrays + (label_buffer,)
 
 
+# Large batches are filled by a few threads, each taking blocks of rows: filling is bound by
+# memory traffic and page faults, which one core alone does not saturate. Small batches (a
+# DataLoader's collate, often in several worker processes at once) stay on one thread.
+cdef Py_ssize_t THREADED_MIN_SLOTS = 1 << 20
+cdef Py_ssize_t SLOTS_PER_BLOCK = 1 << 18
+cdef int MAX_FILL_THREADS = 4
+
+
+cdef int _fill_threads(Py_ssize_t slots):
+    if slots < THREADED_MIN_SLOTS:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return <int>max(1, min(cores, MAX_FILL_THREADS))
+
+
+cdef struct FillJob:
+    # Everything a block of rows needs. Tokens come from ``values``/``starts`` (flat) or,
+    # when ``sequences`` is set, from Python lists read in place.
+    Rows rows
+    Py_ssize_t capacity
+    Py_ssize_t num_packs
+    Py_ssize_t packs_per_block
+    const int64_t* lengths
+    const int64_t* items
+    const int64_t* bounds
+    const int64_t* values
+    const int64_t* starts
+    PyObject** sequences
+    unsigned char* unfinished  # per block: the list reader met an int it may not read off the GIL
+
+
+cdef void _fill_flat_packs(FillJob* job, Py_ssize_t first, Py_ssize_t last) noexcept nogil:
+    cdef Py_ssize_t pack, k, at, length, sequence
+    for pack in range(first, last):
+        at = pack * job.capacity
+        for k in range(job.bounds[pack], job.bounds[pack + 1]):
+            sequence = job.items[k]
+            length = job.lengths[sequence]
+            memcpy(
+                job.rows.input_ids + at, job.values + job.starts[sequence], length * sizeof(int64_t)
+            )
+            _finish_sequence(&job.rows, at, length)
+            at += length
+        _fill_tail(&job.rows, at, (pack + 1) * job.capacity)
+
+
+cdef bint _fill_list_packs(
+    FillJob* job, Py_ssize_t first, Py_ssize_t last, bint may_call_python
+) noexcept nogil:
+    """Rows ``first..last-1`` from the lists; False at a token ``_read_ints`` cannot take.
+
+    Packs visit the sequences in no particular order: the list header two sequences ahead
+    and the pointers one ahead are fetched early, so each new sequence finds them in cache.
+    """
+    cdef Py_ssize_t pack, k, at
+    cdef Py_ssize_t end = job.bounds[last]
+    cdef PyObject** outer = job.sequences
+    cdef TokenRun nothing_more = TokenRun(NULL, 0)
+    cdef TokenRun following
+    cdef TokenRun current = _token_run(outer[job.items[job.bounds[first]]])
+    for pack in range(first, last):
+        at = pack * job.capacity
+        for k in range(job.bounds[pack], job.bounds[pack + 1]):
+            if k + 2 < end:
+                seqpacker_prefetch(outer[job.items[k + 2]])
+            following = _token_run(outer[job.items[k + 1]]) if k + 1 < end else nothing_more
+            _prepare_following(following)
+            if not _read_ints(current, following, job.rows.input_ids + at, may_call_python):
+                return False
+            _finish_sequence(&job.rows, at, current.length)
+            at += current.length
+            current = following
+        _fill_tail(&job.rows, at, (pack + 1) * job.capacity)
+    return True
+
+
+cdef void _fill_block(void* context, int64_t block) noexcept nogil:
+    cdef FillJob* job = <FillJob*>context
+    cdef Py_ssize_t first = block * job.packs_per_block
+    cdef Py_ssize_t last = min(first + job.packs_per_block, job.num_packs)
+    if job.sequences == NULL:
+        _fill_flat_packs(job, first, last)
+    elif not _fill_list_packs(job, first, last, False):
+        job.unfinished[block] = 1
+
+
+cdef int64_t _plan_blocks(FillJob* job, Py_ssize_t capacity, Py_ssize_t num_packs) noexcept nogil:
+    """Set the block size; the number of blocks."""
+    job.capacity = capacity
+    job.num_packs = num_packs
+    job.packs_per_block = max(1, SLOTS_PER_BLOCK // capacity)
+    return (num_packs + job.packs_per_block - 1) // job.packs_per_block
+
+
 def fill_packed_rows(
     const int64_t[::1] values,
     const int64_t[::1] starts,
@@ -232,24 +351,19 @@ def fill_packed_rows(
 ):
     """The row arrays and the label buffer (as the reference's); inputs validated by the shared layer."""
     cdef Py_ssize_t num_packs = bounds.shape[0] - 1
-    cdef Rows rows
-    arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &rows)
+    cdef FillJob job
+    arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &job.rows)
     if num_packs == 0 or capacity == 0:
         return arrays
-    cdef const int64_t* tokens = &values[0] if values.shape[0] else NULL
-    cdef Py_ssize_t pack, k, at, length, sequence
-    # One thread: filling is memory-bound, and a second thread measured no faster on a
-    # shared 2-core machine (and OpenMP in forked DataLoader workers is a hang risk).
+    cdef int64_t blocks = _plan_blocks(&job, capacity, num_packs)
+    cdef int threads = _fill_threads(num_packs * capacity)
+    job.lengths, job.items, job.bounds = &lengths[0], &items[0], &bounds[0]
+    job.values = &values[0] if values.shape[0] else NULL
+    job.starts = &starts[0] if starts.shape[0] else NULL
+    job.sequences = NULL
+    job.unfinished = NULL
     with nogil:
-        for pack in range(num_packs):
-            at = pack * capacity
-            for k in range(bounds[pack], bounds[pack + 1]):
-                sequence = items[k]
-                length = lengths[sequence]
-                memcpy(rows.input_ids + at, tokens + starts[sequence], length * sizeof(int64_t))
-                _finish_sequence(&rows, at, length)
-                at += length
-            _fill_tail(&rows, at, (pack + 1) * capacity)
+        run_blocks(_fill_block, &job, blocks, threads)
     return arrays
 
 
@@ -276,30 +390,24 @@ def fill_packed_rows_from_lists(
         if not _is_plain_sequence(sequence) or PySequence_Fast_GET_SIZE(sequence) != lengths[index]:
             return None
     cdef Py_ssize_t num_packs = bounds.shape[0] - 1
-    cdef Rows rows
-    arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &rows)
+    cdef FillJob job
+    arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &job.rows)
     if num_packs == 0 or capacity == 0:
         return arrays
-    cdef Py_ssize_t pack, k, at
-    cdef Py_ssize_t placed = items.shape[0]
-    cdef PyObject** outer = seqpacker_fast_items(<PyObject*>sequences)
-    cdef TokenRun current = _token_run(outer[items[0]])
-    cdef TokenRun following
-    cdef TokenRun nothing_more = TokenRun(NULL, 0)
-    # The GIL stays held: the lists are read in place and must not change meanwhile. Packs
-    # visit the sequences in no particular order: fetch the list header two sequences ahead
-    # and the pointers one ahead, so each new sequence finds them in cache.
-    for pack in range(num_packs):
-        at = pack * capacity
-        for k in range(bounds[pack], bounds[pack + 1]):
-            if k + 2 < placed:
-                seqpacker_prefetch(outer[items[k + 2]])
-            following = _token_run(outer[items[k + 1]]) if k + 1 < placed else nothing_more
-            _prepare_following(following)
-            if not _read_ints(current, following, rows.input_ids + at):
-                return None
-            _finish_sequence(&rows, at, current.length)
-            at += current.length
-            current = following
-        _fill_tail(&rows, at, (pack + 1) * capacity)
+    cdef int64_t block, blocks = _plan_blocks(&job, capacity, num_packs)
+    cdef int threads = _fill_threads(num_packs * capacity)
+    cdef unsigned char[::1] unfinished = np.zeros(blocks, dtype=np.uint8)
+    job.lengths, job.items, job.bounds = &lengths[0], &items[0], &bounds[0]
+    job.values = job.starts = NULL
+    job.sequences = seqpacker_fast_items(<PyObject*>sequences)
+    job.unfinished = &unfinished[0]
+    # The GIL stays held by this thread throughout, so no Python code can change the lists
+    # while the threads read them (they only read: no reference counts change).
+    run_blocks(_fill_block, &job, blocks, threads)
+    for block in range(blocks):
+        if job.unfinished[block] and not _fill_list_packs(
+            &job, block * job.packs_per_block,
+            min((block + 1) * job.packs_per_block, num_packs), True
+        ):
+            return None
     return arrays

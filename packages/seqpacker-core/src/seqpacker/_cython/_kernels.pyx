@@ -67,27 +67,6 @@ cdef extern from *:
     static const uint64_t SEQPACKER_GOLDEN_GAMMA = 0x9E3779B97F4A7C15ULL;
     static const uint64_t SEQPACKER_MIX_1 = 0xBF58476D1CE4E5B9ULL;
     static const uint64_t SEQPACKER_MIX_2 = 0x94D049BB133111EBULL;
-
-    #include <atomic>
-    #include <thread>
-    #include <vector>
-    typedef void (*seqpacker_block_fn)(void *context, int64_t block);
-    /* Runs fn(context, b) for every block b on up to `threads` threads (the caller's among
-       them). Blocks are independent, so which thread runs which block never changes the
-       result; a thread that cannot be started only leaves more blocks to the others. */
-    static void seqpacker_run_blocks(seqpacker_block_fn fn, void *context, int64_t blocks,
-                                     int threads) {
-        std::atomic<int64_t> next(0);
-        auto work = [&]() {
-            for (int64_t b = next.fetch_add(1); b < blocks; b = next.fetch_add(1)) fn(context, b);
-        };
-        std::vector<std::thread> pool;
-        for (int t = 1; t < threads && t < blocks; ++t) {
-            try { pool.emplace_back(work); } catch (...) { break; }
-        }
-        work();
-        for (auto &thread : pool) thread.join();
-    }
     """
     uint64_t mul_high "seqpacker_mul_high"(uint64_t a, uint64_t b) noexcept nogil
     int ctz "seqpacker_ctz"(uint64_t w) noexcept nogil
@@ -97,6 +76,9 @@ cdef extern from *:
     const uint64_t GOLDEN_GAMMA "SEQPACKER_GOLDEN_GAMMA"
     const uint64_t MIX_1 "SEQPACKER_MIX_1"
     const uint64_t MIX_2 "SEQPACKER_MIX_2"
+
+# obfdp runs its shards on std::thread (shared with the builder).
+cdef extern from "_run_blocks.h":
     ctypedef void (*block_fn)(void* context, int64_t block) noexcept nogil
     void run_blocks "seqpacker_run_blocks"(
         block_fn fn, void* context, int64_t blocks, int threads

@@ -1,0 +1,32 @@
+/* seqpacker_run_blocks: run independent blocks of work on a few std::threads.
+
+   Shared by the Cython kernels (obfdp's shards) and the builder (rows of large batches).
+   fn(context, b) runs once for every block b in [0, blocks), on up to `threads` threads, the
+   caller's among them; blocks are claimed from an atomic counter. Blocks must be independent,
+   so which thread runs which block never changes the result. A thread that cannot be started
+   only leaves more blocks to the others. */
+#ifndef SEQPACKER_RUN_BLOCKS_H
+#define SEQPACKER_RUN_BLOCKS_H
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+typedef void (*seqpacker_block_fn)(void *context, int64_t block);
+
+static void seqpacker_run_blocks(seqpacker_block_fn fn, void *context, int64_t blocks,
+                                 int threads) {
+    std::atomic<int64_t> next(0);
+    auto work = [&]() {
+        for (int64_t b = next.fetch_add(1); b < blocks; b = next.fetch_add(1)) fn(context, b);
+    };
+    std::vector<std::thread> pool;
+    for (int t = 1; t < threads && t < blocks; ++t) {
+        try { pool.emplace_back(work); } catch (...) { break; }
+    }
+    work();
+    for (auto &thread : pool) thread.join();
+}
+
+#endif
