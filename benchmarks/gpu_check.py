@@ -1,6 +1,8 @@
 """GPU check: packed batches give the outputs of unpacked ones with real varlen kernels, in bf16.
 
 On a CUDA machine (well under 3 minutes):
+0. a CPU batch moved with ``to("cuda")`` and ``pin_memory()`` keeps every value, and labels
+   and shift_labels stay one buffer (shift_labels one slot on);
 1. varlen attention (flash-attn's ``flash_attn_varlen_func`` if installed, else torch's
    ``varlen_attn``) over packed rows, per pack and over the flattened batch, against causal
    SDPA on each sequence alone;
@@ -34,12 +36,38 @@ LOSS_RTOL = 2e-2
 LOGITS_RTOL = 3e-2  # max |diff| relative to the largest |logit| (bf16 through 2 layers)
 
 
-def packed_batch(sequences: int, capacity: int, device: torch.device) -> tuple[PackedBatch, list]:
+def packed_batch(sequences: int, capacity: int) -> tuple[PackedBatch, list]:
+    """A CPU batch (the checks move it, as a training loop does)."""
     rng = np.random.default_rng(0)
     lengths = np.clip(rng.lognormal(5.5, 0.8, sequences).astype(int), 2, capacity)
     token_ids = [rng.integers(1, 1000, size=n).tolist() for n in lengths]
     result = pack_sequences(lengths, capacity, "obfd")
-    return pack_result_to_tensors(result, token_ids, device=device), token_ids
+    return pack_result_to_tensors(result, token_ids), token_ids
+
+
+def check_moving(cpu_batch: PackedBatch, batch: PackedBatch) -> tuple[bool, str]:
+    """``to(cuda)`` and ``pin_memory()`` keep every value, and labels/shift_labels one buffer."""
+    problems = []
+    for name in ("input_ids", "position_ids", "labels", "shift_labels", "attention_mask"):
+        if not torch.equal(getattr(batch, name).cpu(), getattr(cpu_batch, name)):
+            problems.append(f"{name} differs after to()")
+    for name in ("cu_seqlens", "seq_lengths"):
+        moved, original = getattr(batch, name), getattr(cpu_batch, name)
+        if [t.cpu().tolist() for t in moved] != [t.tolist() for t in original]:
+            problems.append(f"{name} differs after to()")
+    for label, moved in (("to()", batch), ("pin_memory()", cpu_batch.pin_memory())):
+        labels, shifted = moved.labels, moved.shift_labels
+        if labels.untyped_storage().data_ptr() != shifted.untyped_storage().data_ptr():
+            problems.append(f"labels and shift_labels no longer share memory after {label}")
+        if not torch.equal(shifted[:, :-1], labels[:, 1:]):
+            problems.append(f"shift_labels are not labels one slot on after {label}")
+    if not cpu_batch.pin_memory().input_ids.is_pinned():
+        problems.append("pin_memory() did not pin")
+    if batch.cu_seqlens[0].device.type != "cuda":
+        problems.append("cu_seqlens stayed on the CPU")
+    return not problems, "; ".join(problems) or (
+        "to(cuda) and pin_memory(): same values, labels and shift_labels still one buffer"
+    )
 
 
 def check_varlen_attention(batch: PackedBatch, device: torch.device) -> tuple[bool, str]:
@@ -135,10 +163,12 @@ def main() -> int:
     print(f"device: {torch.cuda.get_device_name(device)}; torch {torch.__version__}")
     print(f"flash-attn installed: {importlib.util.find_spec('flash_attn') is not None}")
     start = time.perf_counter()
-    batch, token_ids = packed_batch(args.sequences, args.capacity, device)
+    cpu_batch, token_ids = packed_batch(args.sequences, args.capacity)
+    batch = cpu_batch.to(device)
     print(f"{args.sequences} sequences -> {batch.num_packs} packed rows of {args.capacity}")
     results = []
     for check in (
+        lambda: check_moving(cpu_batch, batch),
         lambda: check_varlen_attention(batch, device),
         lambda: check_llama(batch, token_ids, device),
     ):
