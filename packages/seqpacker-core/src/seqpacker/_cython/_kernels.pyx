@@ -120,11 +120,34 @@ cdef inline bint _dense_ok(int64_t values, int64_t n) noexcept nogil:
 # --------------------------------------------------------------------------- validation
 
 
+cdef enum:
+    VALIDATION_BLOCK = 4096  # lengths checked per branch-free block
+
+
+cdef inline uint64_t invalid_bit(int64_t length, uint64_t capacity) noexcept nogil:
+    """Bit 63 set iff ``length`` is outside ``[1, capacity]`` (1 <= capacity < 2**63):
+    ``length - 1`` or ``capacity - length`` is then negative (as two's complement, with
+    wrap-around for the extremes: INT64_MIN - 1 wraps positive, but capacity - INT64_MIN
+    does not)."""
+    return (<uint64_t>length - 1) | (capacity - <uint64_t>length)
+
+
 cdef int64_t first_invalid(const int64_t* lengths, int64_t n, int64_t capacity) noexcept nogil:
-    cdef int64_t i
-    for i in range(n):
-        if lengths[i] <= 0 or lengths[i] > capacity:
-            return i
+    # A block's bits are OR-ed without an early exit, so the compiler vectorises the loop
+    # (subtract and or exist for 64-bit lanes in SSE2; 64-bit compares do not); only a block
+    # with a bad length is searched again for its first one.
+    cdef int64_t start = 0, i, end
+    cdef uint64_t flags
+    while start < n:
+        end = min(n, start + VALIDATION_BLOCK)
+        flags = 0
+        for i in range(start, end):
+            flags |= invalid_bit(lengths[i], <uint64_t>capacity)
+        if flags >> 63:
+            for i in range(start, end):
+                if invalid_bit(lengths[i], <uint64_t>capacity) >> 63:
+                    return i
+        start = end
     return -1
 
 
@@ -276,6 +299,7 @@ cdef class _Work:
     cdef int64_t* ids
     cdef const int64_t* sizes
     cdef Placement out
+    cdef object bounds  # the output's bounds; out.counts lives in it (see placement)
 
     def __cinit__(
         self, const int64_t[::1] lengths, int64_t shards, int threads, bint in_order=True
@@ -300,10 +324,15 @@ cdef class _Work:
         return <int64_t*><size_t>array.ctypes.data
 
     cdef Placement placement(self, int64_t n, bint with_rank) except *:
+        """The record of a packing of n items. The count of bin b is kept at ``bounds[b + 1]``
+        of the output's bounds array, allocated for the most bins (n) and shrunk to the bins
+        used by materialise: no separate counts buffer, and no pass copying counts into
+        bounds (the pages past the bins used are never touched)."""
         cdef Placement out
         out.bin_of = self.buffer(n)
         out.rank = self.buffer(n) if with_rank else NULL
-        out.counts = self.buffer(n)
+        self.bounds = np.empty(n + 1, np.int64)
+        out.counts = <int64_t*><size_t>self.bounds.ctypes.data + 1
         out.bins = 0
         return out
 
@@ -374,11 +403,11 @@ cdef class _Work:
     cdef object materialise(self):
         """``(items, bounds)``: bin b holds ``items[bounds[b]:bounds[b + 1]]``. The scatter
         runs per block of positions on the threads."""
-        cdef int64_t bins = self.out.bins, b
+        cdef int64_t bins = self.out.bins, b, count, running
         items = np.empty(self.n, dtype=np.int64)
-        bounds = np.empty(bins + 1, dtype=np.int64)
-        cdef int64_t* bound_ptr = <int64_t*><size_t>bounds.ctypes.data
+        bounds = self.bounds
         cdef int64_t* counts = self.out.counts
+        cdef int64_t* bound_ptr = counts - 1
         cdef BlockJob job
         job.n = self.n
         job.block = self.block
@@ -390,16 +419,22 @@ cdef class _Work:
         cdef int64_t p
         with nogil:
             bound_ptr[0] = 0
-            for b in range(bins):
-                bound_ptr[b + 1] = bound_ptr[b] + counts[b]
             if job.rank != NULL:
+                for b in range(bins):  # counts[b] is bounds[b + 1]: prefix sums in place
+                    bound_ptr[b + 1] += bound_ptr[b]
                 run_blocks(output_block, &job, self.shards, self.threads)
             else:
-                for b in range(bins):  # counts become each bin's next free slot
-                    counts[b] = bound_ptr[b]
+                # counts[b] becomes bin b's first slot (bounds[b]), then its next free slot
+                # as the scatter fills the bin, and finally the bin's end: bounds[b + 1].
+                running = 0
+                for b in range(bins):
+                    count = counts[b]
+                    counts[b] = running
+                    running += count
                 for p in range(self.n):
                     job.items[counts[job.bin_of[p]]] = p if job.ids == NULL else job.ids[p]
                     counts[job.bin_of[p]] += 1
+        bounds.resize(bins + 1, refcheck=False)  # a shrink in place (realloc), no copy
         return items, bounds
 
 
@@ -1126,7 +1161,8 @@ cdef int harmonic_k(
 cdef int64_t next_fit_starts(
     const int64_t* lengths, int64_t n, int64_t capacity, int64_t* starts
 ) noexcept nogil:
-    """The number of next-fit bins; with ``starts`` given, the first id of each bin too.
+    """The number of next-fit bins, and the first id of each bin in ``starts`` (room for
+    n + 1 entries).
 
     Branch-free: whether an item opens a bin is a coin toss on random lengths, and a
     mispredicted branch per item or two cost more than the loop's arithmetic. The id is
@@ -1134,13 +1170,6 @@ cdef int64_t next_fit_starts(
     and ``opens - 1`` is a mask that keeps ``used`` (all ones) or resets it (zero).
     """
     cdef int64_t i, length, opens, used = 0, bins = 1
-    if starts == NULL:
-        for i in range(n):
-            length = lengths[i]
-            opens = used + length > capacity
-            bins += opens
-            used = (used & (opens - 1)) + length
-        return bins
     starts[0] = 0
     for i in range(n):
         length = lengths[i]
@@ -1153,13 +1182,15 @@ cdef int64_t next_fit_starts(
 
 cdef object pack_nf(const int64_t[::1] lengths, int64_t capacity):
     cdef int64_t n = lengths.shape[0], bins
-    with nogil:  # two passes: count, then fill the exact-size output
-        bins = next_fit_starts(&lengths[0], n, capacity, NULL)
-    bounds = np.empty(bins + 1, dtype=np.int64)
+    # One pass into room for the most bins (n): the pages past the bins used are never
+    # touched, and the shrink afterwards is a realloc in place (a count-only pass first
+    # cost a second read of every length).
+    bounds = np.empty(n + 1, dtype=np.int64)
     cdef int64_t* starts = <int64_t*><size_t>bounds.ctypes.data
     with nogil:
-        next_fit_starts(&lengths[0], n, capacity, starts)
+        bins = next_fit_starts(&lengths[0], n, capacity, starts)
         starts[bins] = n
+    bounds.resize(bins + 1, refcheck=False)
     return np.arange(n, dtype=np.int64), bounds
 
 
