@@ -112,6 +112,22 @@ cdef int64_t DENSE_FACTOR = 4
 
 ctypedef pair[int64_t, int64_t] SortKey  # (-length, id): the comparison sort of use_decreasing
 
+ctypedef fused id_t:  # ids of an order: int32 whenever n allows (half the memory traffic)
+    int32_t
+    int64_t
+
+# The largest n whose orders use int32 ids; _set_narrow_ids_max lowers it so that the tests can
+# run the int64 path, otherwise reached only beyond 2**31 items.
+cdef int64_t narrow_ids_max = INT32_MAX
+
+
+def _set_narrow_ids_max(int64_t limit):
+    """Set the largest n with int32 ids (at most INT32_MAX); returns the previous limit."""
+    global narrow_ids_max
+    previous = narrow_ids_max
+    narrow_ids_max = min(limit, <int64_t>INT32_MAX)
+    return previous
+
 
 cdef inline bint _dense_ok(int64_t values, int64_t n) noexcept nogil:
     return values <= DENSE_FACTOR * n + DENSE_SLACK
@@ -180,6 +196,10 @@ cdef enum:
 
 
 cdef void shuffle_into(int64_t* order, int64_t n, uint64_t seed) noexcept nogil:
+    shuffle_ids(order, n, seed)
+
+
+cdef void shuffle_ids(id_t* order, int64_t n, uint64_t seed) noexcept nogil:
     """Fisher-Yates from the top: step i swaps order[i] with order[j], j drawn below i + 1.
 
     The draws depend on the generator alone, so they are made a batch of steps ahead and the
@@ -188,10 +208,11 @@ cdef void shuffle_into(int64_t* order, int64_t n, uint64_t seed) noexcept nogil:
     """
     cdef SplitMix64 rng
     cdef int64_t drawn[SHUFFLE_AHEAD]
-    cdef int64_t i, j, k, steps, swap
+    cdef int64_t i, j, k, steps
+    cdef id_t swap
     rng.state = seed
     for i in range(n):
-        order[i] = i
+        order[i] = <id_t>i
     i = n - 1
     while i > 0:
         steps = min(<int64_t>SHUFFLE_AHEAD, i)  # steps i, i - 1, ..., i - steps + 1 (>= 1)
@@ -228,7 +249,8 @@ def shuffled_order(int64_t n, uint64_t seed):
 
 cdef enum OrderKind:
     IDENTITY  # position p holds id p
-    EXPLICIT  # position p holds ids[p]
+    EXPLICIT  # position p holds ids[p] (int64)
+    EXPLICIT32  # position p holds ids32[p] (int32, whenever every id fits: n <= INT32_MAX)
 
 
 cdef inline void place(Placement* out, int64_t position, int64_t bin_number) noexcept nogil:
@@ -251,7 +273,9 @@ cdef struct BlockJob:
     const int64_t* lengths
     int64_t n, block, width
     int64_t* cursors  # per (block, length): a count, then the next position
-    int64_t* ids  # output of the sort, input of the output scatter (NULL: identity)
+    # Output of the sort, input of the output scatter: at most one is set (none: identity).
+    int64_t* ids
+    int32_t* ids32
     const int64_t* bin_of
     const int64_t* rank
     const int64_t* bounds
@@ -266,20 +290,50 @@ cdef void histogram_block(void* context, int64_t b) noexcept nogil:
         histogram[job.lengths[i]] += 1
 
 
+cdef inline void scatter_ids(BlockJob* job, int64_t b, id_t* ids) noexcept nogil:
+    cdef int64_t* cursor = job.cursors + b * job.width
+    cdef int64_t i, length
+    for i in range(b * job.block, min(job.n, (b + 1) * job.block)):
+        length = job.lengths[i]
+        ids[cursor[length]] = <id_t>i
+        cursor[length] += 1
+
+
 cdef void scatter_block(void* context, int64_t b) noexcept nogil:
     cdef BlockJob* job = <BlockJob*>context
-    cdef int64_t* cursor = job.cursors + b * job.width
-    cdef int64_t i
-    for i in range(b * job.block, min(job.n, (b + 1) * job.block)):
-        job.ids[cursor[job.lengths[i]]] = i
-        cursor[job.lengths[i]] += 1
+    if job.ids32 != NULL:
+        scatter_ids(job, b, job.ids32)
+    else:
+        scatter_ids(job, b, job.ids)
+
+
+cdef inline void output_ids(BlockJob* job, int64_t b, const id_t* ids) noexcept nogil:
+    cdef int64_t p
+    for p in range(b * job.block, min(job.n, (b + 1) * job.block)):
+        job.items[job.bounds[job.bin_of[p]] + job.rank[p]] = p if ids == NULL else ids[p]
 
 
 cdef void output_block(void* context, int64_t b) noexcept nogil:
     cdef BlockJob* job = <BlockJob*>context
+    if job.ids32 != NULL:
+        output_ids(job, b, job.ids32)
+    else:
+        output_ids(job, b, job.ids)
+
+
+cdef void output_in_order(BlockJob* job, int64_t* next_slot, const id_t* ids) noexcept nogil:
+    """Without ranks: position after position, each to its bin's next free slot."""
+    cdef int64_t p, bin_number
+    for p in range(job.n):
+        bin_number = job.bin_of[p]
+        job.items[next_slot[bin_number]] = p if ids == NULL else ids[p]
+        next_slot[bin_number] += 1
+
+
+cdef void gather_sizes(int64_t* sizes, const int64_t* lengths, const id_t* ids, int64_t n) noexcept nogil:
     cdef int64_t p
-    for p in range(b * job.block, min(job.n, (b + 1) * job.block)):
-        job.items[job.bounds[job.bin_of[p]] + job.rank[p]] = p if job.ids == NULL else job.ids[p]
+    for p in range(n):  # one gather pass, its loads independent of each other
+        sizes[p] = lengths[ids[p]]
 
 
 cdef class _Work:
@@ -288,7 +342,7 @@ cdef class _Work:
     Buffers are uninitialised numpy arrays owned by this object (allocated with the GIL,
     used without it). ``sizes[p]`` is the length of the item at position ``p``, read in
     sequence by the packing loops (never a gather ``lengths[ids[p]]``, a cache and TLB miss
-    per item).
+    per item). Ids are int32 whenever n allows: half the bytes to fault in, scatter and read.
     """
 
     cdef list buffers
@@ -297,7 +351,9 @@ cdef class _Work:
     cdef int threads
     cdef OrderKind kind
     cdef int64_t* ids
+    cdef int32_t* ids32
     cdef const int64_t* sizes
+    cdef int64_t* own_sizes  # sizes when this object made them (NULL: the input lengths)
     cdef Placement out
     cdef object bounds  # the output's bounds; out.counts lives in it (see placement)
 
@@ -312,6 +368,9 @@ cdef class _Work:
         self.threads = threads
         self.kind = IDENTITY
         self.sizes = self.lengths
+        self.own_sizes = NULL
+        self.ids = NULL
+        self.ids32 = NULL
         # Ranks let blocks of positions be placed independently (obfdp's threads) and allow
         # placements out of position order (mffd); otherwise the output is placed in position
         # order with a cursor per bin, sparing a pass over n entries.
@@ -323,30 +382,53 @@ cdef class _Work:
         self.buffers.append(array)
         return <int64_t*><size_t>array.ctypes.data
 
+    cdef int set_order_buffers(self) except -1:
+        """Room for the explicit order: ``sizes`` and the ids, int32 when every id fits."""
+        self.own_sizes = self.buffer(self.n)
+        self.sizes = self.own_sizes
+        if self.n <= narrow_ids_max:
+            array = np.empty(max(self.n, 1), np.int32)
+            self.buffers.append(array)
+            self.ids32 = <int32_t*><size_t>array.ctypes.data
+            self.kind = EXPLICIT32
+        else:
+            self.ids = self.buffer(self.n)
+            self.kind = EXPLICIT
+        return 0
+
     cdef Placement placement(self, int64_t n, bint with_rank) except *:
         """The record of a packing of n items. The count of bin b is kept at ``bounds[b + 1]``
         of the output's bounds array, allocated for the most bins (n) and shrunk to the bins
         used by materialise: no separate counts buffer, and no pass copying counts into
-        bounds (the pages past the bins used are never touched)."""
+        bounds (the pages past the bins used are never touched). ``bin_of`` comes with
+        begin_placement, once the order is known."""
         cdef Placement out
-        out.bin_of = self.buffer(n)
+        out.bin_of = NULL
         out.rank = self.buffer(n) if with_rank else NULL
         self.bounds = np.empty(n + 1, np.int64)
         out.counts = <int64_t*><size_t>self.bounds.ctypes.data + 1
         out.bins = 0
         return out
 
+    cdef int begin_placement(self, bint sizes_read_in_order) except -1:
+        """Provide ``bin_of``. A packing loop that reads ``sizes[p]`` before it records
+        position p, and never again afterwards (every loop here but mffd's), can write the
+        record over the sizes this object made: one n-entry buffer fewer to fault in."""
+        if sizes_read_in_order and self.own_sizes != NULL:
+            self.out.bin_of = self.own_sizes
+        else:
+            self.out.bin_of = self.buffer(self.n)
+        return 0
+
     cdef int use_shuffle(self, uint64_t seed) except -1:
-        cdef int64_t p
-        cdef int64_t* sizes = self.buffer(self.n)
-        cdef int64_t* ids = self.buffer(self.n)
-        self.ids = ids
-        self.kind = EXPLICIT
-        self.sizes = sizes
+        self.set_order_buffers()
         with nogil:
-            shuffle_into(ids, self.n, seed)
-            for p in range(self.n):  # one gather pass, its loads independent of each other
-                sizes[p] = self.lengths[ids[p]]
+            if self.kind == EXPLICIT32:
+                shuffle_ids(self.ids32, self.n, seed)
+                gather_sizes(self.own_sizes, self.lengths, self.ids32, self.n)
+            else:
+                shuffle_ids(self.ids, self.n, seed)
+                gather_sizes(self.own_sizes, self.lengths, self.ids, self.n)
         return 0
 
     cdef int use_decreasing(self, int64_t capacity) except -1:
@@ -358,16 +440,13 @@ cdef class _Work:
         at random: slower, measured.)
         """
         cdef int64_t n = self.n, width = capacity + 1, shards = self.shards, block = self.block
-        cdef int64_t* sizes = self.buffer(n)
-        cdef int64_t* ids = self.buffer(n)
         cdef const int64_t* lengths = self.lengths
         cdef vector[SortKey] keyed
         cdef int64_t i, s, v, running, count, start
         cdef int64_t* cursors
         cdef BlockJob job
-        self.sizes = sizes
-        self.ids = ids
-        self.kind = EXPLICIT
+        self.set_order_buffers()
+        cdef int64_t* sizes = self.own_sizes
         if not _dense_ok(shards * width, n):
             keyed.resize(n)
             with nogil:
@@ -375,7 +454,10 @@ cdef class _Work:
                     keyed[i] = SortKey(-lengths[i], i)
                 sort(keyed.begin(), keyed.end())  # ids are distinct: a total, stable order
                 for i in range(n):
-                    ids[i] = keyed[i].second
+                    if self.ids32 != NULL:
+                        self.ids32[i] = <int32_t>keyed[i].second
+                    else:
+                        self.ids[i] = keyed[i].second
                     sizes[i] = -keyed[i].first
             return 0
         cursors = self.buffer(shards * width, zeroed=True)
@@ -384,7 +466,8 @@ cdef class _Work:
         job.block = block
         job.width = width
         job.cursors = cursors
-        job.ids = ids
+        job.ids = self.ids
+        job.ids32 = self.ids32
         with nogil:
             run_blocks(histogram_block, &job, shards, self.threads)
             # Longer lengths first; within one length, lower blocks (lower ids) first.
@@ -411,12 +494,12 @@ cdef class _Work:
         cdef BlockJob job
         job.n = self.n
         job.block = self.block
-        job.ids = self.ids if self.kind == EXPLICIT else <int64_t*>NULL
+        job.ids = self.ids
+        job.ids32 = self.ids32
         job.bin_of = self.out.bin_of
         job.rank = self.out.rank
         job.bounds = bound_ptr
         job.items = <int64_t*><size_t>items.ctypes.data
-        cdef int64_t p
         with nogil:
             bound_ptr[0] = 0
             if job.rank != NULL:
@@ -431,9 +514,10 @@ cdef class _Work:
                     count = counts[b]
                     counts[b] = running
                     running += count
-                for p in range(self.n):
-                    job.items[counts[job.bin_of[p]]] = p if job.ids == NULL else job.ids[p]
-                    counts[job.bin_of[p]] += 1
+                if job.ids32 != NULL:
+                    output_in_order(&job, counts, job.ids32)
+                else:
+                    output_in_order(&job, counts, job.ids)
         bounds.resize(bins + 1, refcheck=False)  # a shrink in place (realloc), no copy
         return items, bounds
 
@@ -1167,16 +1251,18 @@ cdef int64_t next_fit_starts(
     Branch-free: whether an item opens a bin is a coin toss on random lengths, and a
     mispredicted branch per item or two cost more than the loop's arithmetic. The id is
     stored unconditionally in the next bin's slot (kept only when the count moves past it),
-    and ``opens - 1`` is a mask that keeps ``used`` (all ones) or resets it (zero).
+    and ``used`` is a select (a conditional move): the loop-carried chain is an add, a compare
+    and the move (a mask ``used & (opens - 1)`` made it twice as long).
     """
-    cdef int64_t i, length, opens, used = 0, bins = 1
+    cdef int64_t i, length, opens, total, used = 0, bins = 1
     starts[0] = 0
     for i in range(n):
         length = lengths[i]
-        opens = used + length > capacity
+        total = used + length
+        opens = total > capacity
         starts[bins] = i
         bins += opens
-        used = (used & (opens - 1)) + length
+        used = length if opens else total
     return bins
 
 
@@ -1226,6 +1312,7 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
         work.use_shuffle(seed)
     elif strategy in ("ffd", "bfd", "obfd", "obfdp", "mffd"):
         work.use_decreasing(capacity)
+    work.begin_placement(sizes_read_in_order=strategy != "mffd")
     if strategy in ("ff", "ffd", "ffs"):
         with nogil:
             first_fit(work.sizes, NULL, n, capacity, &work.out)
