@@ -21,7 +21,8 @@ of bin numbers (a pairing heap only for the rare out-of-order arrival).
 """
 
 cimport cython
-from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
+from libc.stdint cimport INT16_MAX, INT32_MAX, int16_t, int32_t, int64_t, uint64_t
+from libc.stdlib cimport calloc, free
 from libcpp.unordered_map cimport unordered_map
 from libcpp.utility cimport pair
 from libcpp.vector cimport vector
@@ -64,6 +65,26 @@ cdef extern from *:
     #endif
         return __builtin_ctz(mask | (1u << 16));
     }
+    /* The same for a node of 32 int16 entries: compares of 8 entries, whose 16-bit results
+       are narrowed to bytes (a saturating pack keeps 0 and -1) so that one byte mask holds
+       16 entries. */
+    static inline int seqpacker_first_at_least32(const int16_t *row, int16_t length) {
+    #if defined(__SSE2__)
+        const __m128i below = _mm_set1_epi16((short)(length - 1));
+        unsigned mask[2];
+        for (int half = 0; half < 2; ++half) {
+            const int16_t *entries = row + 16 * half;
+            __m128i low = _mm_cmpgt_epi16(_mm_loadu_si128((const __m128i *)entries), below);
+            __m128i high = _mm_cmpgt_epi16(_mm_loadu_si128((const __m128i *)(entries + 8)), below);
+            mask[half] = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(low, high));
+        }
+        uint64_t all = (uint64_t)mask[0] | ((uint64_t)mask[1] << 16);
+    #else
+        uint64_t all = 0;
+        for (int child = 0; child < 32; ++child) all |= (uint64_t)(row[child] >= length) << child;
+    #endif
+        return __builtin_ctzll(all | (1ull << 32));
+    }
     static const uint64_t SEQPACKER_GOLDEN_GAMMA = 0x9E3779B97F4A7C15ULL;
     static const uint64_t SEQPACKER_MIX_1 = 0xBF58476D1CE4E5B9ULL;
     static const uint64_t SEQPACKER_MIX_2 = 0x94D049BB133111EBULL;
@@ -94,6 +115,7 @@ cdef extern from *:
     int msb "seqpacker_msb"(uint64_t w) noexcept nogil
     void prefetch_write "seqpacker_prefetch_write"(const void* address) noexcept nogil
     int first_at_least16 "seqpacker_first_at_least16"(const int32_t* row, int32_t length) noexcept nogil
+    int first_at_least32 "seqpacker_first_at_least32"(const int16_t* row, int16_t length) noexcept nogil
     const uint64_t GOLDEN_GAMMA "SEQPACKER_GOLDEN_GAMMA"
     const uint64_t MIX_1 "SEQPACKER_MIX_1"
     const uint64_t MIX_2 "SEQPACKER_MIX_2"
@@ -526,6 +548,7 @@ cdef class _Work:
 
 
 ctypedef fused space_t:
+    int16_t
     int32_t
     int64_t
 
@@ -536,18 +559,30 @@ cdef int first_fit(
     """Lowest-numbered bin that fits, for the items of lengths ``sizes`` in that order, into
     new bins after ``out``'s; item p is recorded at ``positions[p]`` (NULL: at p).
 
-    The index is a max-tree over bin numbers whose nodes are one cache line: 16 children of
-    int32 (capacities below 2**31) or 8 of int64, so a query or an update touches about
-    log16(bins) or log8(bins) lines instead of log2(bins).
+    The index is a max-tree over bin numbers whose nodes are one cache line: 32 children of
+    int16 (capacities below 2**15), 16 of int32 (below 2**31) or 8 of int64, so a query or an
+    update touches about log32(bins), log16(bins) or log8(bins) lines instead of log2(bins);
+    the narrower the entries, the fewer levels and the more of the tree stays in cache.
+    It is allocated for n bins with calloc: fresh pages read as zero (an unopened bin), and
+    those past the bins actually opened are never touched (a zero-fill would write them all).
     """
-    cdef vector[int32_t] narrow
-    cdef vector[int64_t] wide
-    if capacity <= INT32_MAX:
-        narrow.resize(tree_size(n, 16), 0)
-        first_fit_tree(sizes, positions, n, capacity, out, narrow.data())
+    cdef void* tree
+    if capacity <= INT16_MAX:
+        tree = calloc(tree_size(n, 32), sizeof(int16_t))
+    elif capacity <= INT32_MAX:
+        tree = calloc(tree_size(n, 16), sizeof(int32_t))
     else:
-        wide.resize(tree_size(n, 8), 0)
-        first_fit_tree(sizes, positions, n, capacity, out, wide.data())
+        tree = calloc(tree_size(n, 8), sizeof(int64_t))
+    if tree == NULL:
+        with gil:
+            raise MemoryError("first fit: no memory for the bin index")
+    if capacity <= INT16_MAX:
+        first_fit_tree(sizes, positions, n, capacity, out, <int16_t*>tree)
+    elif capacity <= INT32_MAX:
+        first_fit_tree(sizes, positions, n, capacity, out, <int32_t*>tree)
+    else:
+        first_fit_tree(sizes, positions, n, capacity, out, <int64_t*>tree)
+    free(tree)
     return 0
 
 
@@ -589,7 +624,9 @@ cdef void first_fit_tree(
         level = levels - 1
         while True:
             row = tree + offsets[level] + fanout * index
-            if space_t is int32_t:
+            if space_t is int16_t:
+                child = first_at_least32(row, <int16_t>length)
+            elif space_t is int32_t:
                 child = first_at_least16(row, <int32_t>length)
             else:
                 child = 0
