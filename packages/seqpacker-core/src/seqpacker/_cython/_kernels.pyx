@@ -222,6 +222,14 @@ cdef void shuffle_into(int64_t* order, int64_t n, uint64_t seed) noexcept nogil:
 
 
 cdef void shuffle_ids(id_t* order, int64_t n, uint64_t seed) noexcept nogil:
+    """Fisher-Yates from the top over the ids 0 .. n - 1."""
+    cdef int64_t i
+    for i in range(n):
+        order[i] = <id_t>i
+    fisher_yates(order, n, seed)
+
+
+cdef void fisher_yates(id_t* order, int64_t n, uint64_t seed) noexcept nogil:
     """Fisher-Yates from the top: step i swaps order[i] with order[j], j drawn below i + 1.
 
     The draws depend on the generator alone, so they are made a batch of steps ahead and the
@@ -233,8 +241,6 @@ cdef void shuffle_ids(id_t* order, int64_t n, uint64_t seed) noexcept nogil:
     cdef int64_t i, j, k, steps
     cdef id_t swap
     rng.state = seed
-    for i in range(n):
-        order[i] = <id_t>i
     i = n - 1
     while i > 0:
         steps = min(<int64_t>SHUFFLE_AHEAD, i)  # steps i, i - 1, ..., i - steps + 1 (>= 1)
@@ -442,10 +448,26 @@ cdef class _Work:
             self.out.bin_of = self.buffer(self.n)
         return 0
 
-    cdef int use_shuffle(self, uint64_t seed) except -1:
+    cdef int use_shuffle(self, uint64_t seed, int64_t capacity) except -1:
+        """The seeded shuffle of the ids and the sizes in that order.
+
+        With int32 ids and lengths below 2**31, the shuffle moves (length << 32 | id) words:
+        each length travels with its id, and the sizes come out of a sequential pass instead
+        of a gather ``lengths[ids[p]]`` (a random read per item). Same draws and swaps on the
+        same positions: the same permutation of ids."""
+        cdef int64_t i
+        cdef int64_t* packed
         self.set_order_buffers()
         with nogil:
-            if self.kind == EXPLICIT32:
+            if self.kind == EXPLICIT32 and capacity <= INT32_MAX:
+                packed = self.own_sizes
+                for i in range(self.n):
+                    packed[i] = (self.lengths[i] << 32) | i
+                fisher_yates(packed, self.n, seed)
+                for i in range(self.n):
+                    self.ids32[i] = <int32_t>(packed[i] & INT32_MAX)  # ids are below 2**31
+                    packed[i] >>= 32  # packed is sizes: the length alone
+            elif self.kind == EXPLICIT32:
                 shuffle_ids(self.ids32, self.n, seed)
                 gather_sizes(self.own_sizes, self.lengths, self.ids32, self.n)
             else:
@@ -1346,7 +1368,7 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
         threads = _threads_for(shards)
     work = _Work(lengths, shards, threads, in_order=strategy != "mffd")
     if strategy == "ffs":
-        work.use_shuffle(seed)
+        work.use_shuffle(seed, capacity)
     elif strategy in ("ffd", "bfd", "obfd", "obfdp", "mffd"):
         work.use_decreasing(capacity)
     work.begin_placement(sizes_read_in_order=strategy != "mffd")
