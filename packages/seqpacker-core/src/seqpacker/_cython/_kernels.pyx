@@ -33,6 +33,8 @@ import os
 
 import numpy as np
 
+from seqpacker._memory import empty_array, leading
+
 cdef extern from *:
     """
     static inline uint64_t seqpacker_mul_high(uint64_t a, uint64_t b) {
@@ -406,7 +408,7 @@ cdef class _Work:
 
     cdef int64_t* buffer(self, int64_t count, bint zeroed=False) except NULL:
         size = max(count, 1)
-        array = np.zeros(size, np.int64) if zeroed else np.empty(size, np.int64)
+        array = np.zeros(size, np.int64) if zeroed else empty_array(size, np.int64)
         self.buffers.append(array)
         return <int64_t*><size_t>array.ctypes.data
 
@@ -415,7 +417,7 @@ cdef class _Work:
         self.own_sizes = self.buffer(self.n)
         self.sizes = self.own_sizes
         if self.n <= narrow_ids_max:
-            array = np.empty(max(self.n, 1), np.int32)
+            array = empty_array(max(self.n, 1), np.int32)
             self.buffers.append(array)
             self.ids32 = <int32_t*><size_t>array.ctypes.data
             self.kind = EXPLICIT32
@@ -426,14 +428,14 @@ cdef class _Work:
 
     cdef Placement placement(self, int64_t n, bint with_rank) except *:
         """The record of a packing of n items. The count of bin b is kept at ``bounds[b + 1]``
-        of the output's bounds array, allocated for the most bins (n) and shrunk to the bins
+        of the output's bounds array, allocated for the most bins (n) and cut to the bins
         used by materialise: no separate counts buffer, and no pass copying counts into
         bounds (the pages past the bins used are never touched). ``bin_of`` comes with
         begin_placement, once the order is known."""
         cdef Placement out
         out.bin_of = NULL
         out.rank = self.buffer(n) if with_rank else NULL
-        self.bounds = np.empty(n + 1, np.int64)
+        self.bounds = empty_array(n + 1, np.int64)
         out.counts = <int64_t*><size_t>self.bounds.ctypes.data + 1
         out.bins = 0
         return out
@@ -531,7 +533,7 @@ cdef class _Work:
         """``(items, bounds)``: bin b holds ``items[bounds[b]:bounds[b + 1]]``. The scatter
         runs per block of positions on the threads."""
         cdef int64_t bins = self.out.bins, b, count, running
-        items = np.empty(self.n, dtype=np.int64)
+        items = empty_array(self.n, np.int64)
         bounds = self.bounds
         cdef int64_t* counts = self.out.counts
         cdef int64_t* bound_ptr = counts - 1
@@ -562,8 +564,7 @@ cdef class _Work:
                     output_in_order(&job, counts, job.ids32)
                 else:
                     output_in_order(&job, counts, job.ids)
-        bounds.resize(bins + 1, refcheck=False)  # a shrink in place (realloc), no copy
-        return items, bounds
+        return items, leading(bounds, bins + 1)
 
 
 # --------------------------------------------------------------------------- first fit
@@ -1326,17 +1327,19 @@ cdef int64_t next_fit_starts(
 
 
 cdef object pack_nf(const int64_t[::1] lengths, int64_t capacity):
-    cdef int64_t n = lengths.shape[0], bins
+    cdef int64_t n = lengths.shape[0], bins, i
     # One pass into room for the most bins (n): the pages past the bins used are never
-    # touched, and the shrink afterwards is a realloc in place (a count-only pass first
-    # cost a second read of every length).
-    bounds = np.empty(n + 1, dtype=np.int64)
+    # touched (a count-only pass first cost a second read of every length).
+    bounds = empty_array(n + 1, np.int64)
+    items = empty_array(n, np.int64)
     cdef int64_t* starts = <int64_t*><size_t>bounds.ctypes.data
+    cdef int64_t* ids = <int64_t*><size_t>items.ctypes.data
     with nogil:
         bins = next_fit_starts(&lengths[0], n, capacity, starts)
         starts[bins] = n
-    bounds.resize(bins + 1, refcheck=False)
-    return np.arange(n, dtype=np.int64), bounds
+        for i in range(n):
+            ids[i] = i
+    return items, leading(bounds, bins + 1)
 
 
 # --------------------------------------------------------------------------- dispatch
