@@ -15,7 +15,9 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 HUGE_PAGE = 1 << 21
-ALIGN_FROM = 1 << 22  # numpy's own threshold for asking for huge pages
+# From one huge page of data on; the allocation is then >= 4 MiB, numpy's own threshold for
+# asking for huge pages.
+ALIGN_FROM = HUGE_PAGE
 STAGGER_STEP = 17 * 64
 STAGGER_STEPS = 32
 STAGGER_SPAN = STAGGER_STEP * STAGGER_STEPS
@@ -23,7 +25,7 @@ _stagger = itertools.count()
 
 
 def empty_array(count: int, dtype: DTypeLike) -> np.ndarray:
-    """An uninitialised 1-D array of ``count`` items; from 4 MiB on, a view into a slightly
+    """An uninitialised 1-D array of ``count`` items; from 2 MiB on, a view into a slightly
     larger allocation that starts a few cache lines past a 2 MiB boundary (the slack is never
     used). The few lines differ from one array to the next: huge pages make physical addresses
     as aligned as virtual ones, and arrays walked side by side would otherwise map the same
@@ -32,7 +34,10 @@ def empty_array(count: int, dtype: DTypeLike) -> np.ndarray:
     nbytes = count * dtype.itemsize
     if nbytes < ALIGN_FROM:
         return np.empty(count, dtype)
-    raw = np.empty(nbytes + HUGE_PAGE + STAGGER_SPAN, np.uint8)
+    # Room for whole huge pages up to the array's end, so that its last, partial one is a huge
+    # page too (otherwise up to 2 MiB of 4 KiB faults).
+    whole_pages = -(-(nbytes + STAGGER_SPAN) // HUGE_PAGE) * HUGE_PAGE
+    raw = np.empty(whole_pages + HUGE_PAGE, np.uint8)
     start = -raw.ctypes.data % HUGE_PAGE + next(_stagger) % STAGGER_STEPS * STAGGER_STEP
     return raw[start : start + nbytes].view(dtype)
 
