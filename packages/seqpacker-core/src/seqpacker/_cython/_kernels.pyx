@@ -199,6 +199,27 @@ def first_invalid_length(const int64_t[::1] lengths, int64_t capacity):
     return found
 
 
+def copy_valid_lengths(const int64_t[::1] lengths, int64_t capacity):
+    """``(copy, first_invalid_length(copy, capacity))``: the copy and its check in one pass
+    (a separate check re-read all of the just written copy)."""
+    cdef int64_t n = lengths.shape[0], start = 0, end, i, found = -1
+    cdef uint64_t flags
+    copy = empty_array(n, np.int64)
+    cdef int64_t* target = <int64_t*><size_t>copy.ctypes.data
+    with nogil:
+        while start < n:  # first_invalid's blocks, each copied as it is checked
+            end = min(n, start + VALIDATION_BLOCK)
+            flags = 0
+            for i in range(start, end):
+                target[i] = lengths[i]
+                flags |= invalid_bit(lengths[i], <uint64_t>capacity)
+            if flags >> 63:
+                found = start + first_invalid(&lengths[start], end - start, capacity)
+                break  # the copy is not used past an error
+            start = end
+    return copy, found
+
+
 # --------------------------------------------------------------------------- PRNG
 
 
