@@ -11,8 +11,9 @@ Every packing kernel works in three steps:
    ``obfdp`` runs on several threads (on one thread, a cursor per bin replaces the ranks).
 
 Indexes never allocate per unit of capacity unless that is bounded by O(n) (``_dense_ok``):
-the counting sort and best fit's bit index over remaining space; beyond that a comparison sort
-and a treap over the bins take over, with identical answers.
+the counting sort and best fit's bit index over remaining space; beyond that radix passes (a
+comparison sort past 32-bit capacities) and a treap over the bins take over, with identical
+answers.
 
 Costs that decided the design (measured on the 2-core VM): a random memory access costs far
 more than arithmetic there, so packing loops read lengths in sequence (``sizes``), first fit's
@@ -21,8 +22,9 @@ of bin numbers (a pairing heap only for the rare out-of-order arrival).
 """
 
 cimport cython
-from libc.stdint cimport INT16_MAX, INT32_MAX, int16_t, int32_t, int64_t, uint64_t
+from libc.stdint cimport INT16_MAX, INT32_MAX, UINT32_MAX, int16_t, int32_t, int64_t, uint64_t
 from libc.stdlib cimport calloc, free
+from libc.string cimport memset
 from libcpp.unordered_map cimport unordered_map
 from libcpp.utility cimport pair
 from libcpp.vector cimport vector
@@ -387,6 +389,48 @@ cdef void gather_sizes(int64_t* sizes, const int64_t* lengths, const id_t* ids, 
         sizes[p] = lengths[ids[p]]
 
 
+cdef enum:
+    RADIX_BITS = 11  # 2048 counters per pass: 16 KiB, in L1
+    RADIX_SIZE = 2048
+
+
+cdef uint64_t* radix_decreasing(
+    const int64_t* lengths, int64_t n, int64_t capacity, uint64_t* entries, uint64_t* spare
+) noexcept nogil:
+    """The decreasing order when capacity is too large for one counting sort: entries
+    ``(capacity - length) << 32 | id`` (capacity and n at most 2**32), made in id order and
+    sorted by their high half with stable least-significant-digit passes, so that equal
+    lengths stay in ascending id order. Returns the buffer holding the result (``entries``
+    or ``spare``). Passes: the bits of capacity - 1 over 11 (3 for 2**24), each a histogram
+    and a scatter (the comparison sort it replaces took 4x the time of the counting sort).
+    """
+    cdef int64_t counts[RADIX_SIZE]
+    cdef int64_t i, digit, running, count
+    cdef int shift, key_bits = 0 if capacity == 1 else msb(<uint64_t>(capacity - 1)) + 1
+    cdef uint64_t* swap
+    for i in range(n):
+        entries[i] = (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
+    shift = 32
+    while shift < 32 + key_bits:
+        memset(counts, 0, sizeof(counts))
+        for i in range(n):
+            counts[(entries[i] >> shift) & (RADIX_SIZE - 1)] += 1
+        running = 0
+        for digit in range(RADIX_SIZE):
+            count = counts[digit]
+            counts[digit] = running
+            running += count
+        for i in range(n):
+            digit = (entries[i] >> shift) & (RADIX_SIZE - 1)
+            spare[counts[digit]] = entries[i]
+            counts[digit] += 1
+        swap = entries
+        entries = spare
+        spare = swap
+        shift += RADIX_BITS
+    return entries
+
+
 cdef class _Work:
     """One packing: its processing order, the placement record, and the output.
 
@@ -502,8 +546,9 @@ cdef class _Work:
         """Ids by length descending, ties by ascending id.
 
         A counting sort when capacity is O(n): per-block histograms, then each block scatters
-        its ids (both on up to ``threads`` threads); otherwise a comparison sort of (-length,
-        id). (Scattering the ids straight into the output instead reads the placement record
+        its ids (both on up to ``threads`` threads); otherwise radix passes (radix_decreasing)
+        while capacity and n fit 32 bits, and beyond that a comparison sort of (-length, id).
+        (Scattering the ids straight into the output instead reads the placement record
         at random: slower, measured.)
         """
         cdef int64_t n = self.n, width = capacity + 1, shards = self.shards, block = self.block
@@ -514,6 +559,19 @@ cdef class _Work:
         cdef BlockJob job
         self.set_order_buffers()
         cdef int64_t* sizes = self.own_sizes
+        cdef uint64_t* entries
+        if not _dense_ok(shards * width, n) and capacity <= UINT32_MAX and n <= UINT32_MAX:
+            entries = radix_decreasing(
+                lengths, n, capacity, <uint64_t*>sizes, <uint64_t*>self.buffer(n)
+            )
+            with nogil:
+                for i in range(n):  # entries may be sizes itself: read before it is written
+                    if self.ids32 != NULL:
+                        self.ids32[i] = <int32_t>(entries[i] & UINT32_MAX)
+                    else:
+                        self.ids[i] = <int64_t>(entries[i] & UINT32_MAX)
+                    sizes[i] = capacity - <int64_t>(entries[i] >> 32)
+            return 0
         if not _dense_ok(shards * width, n):
             keyed.resize(n)
             with nogil:
