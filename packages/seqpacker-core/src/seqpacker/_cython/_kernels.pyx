@@ -4,11 +4,15 @@ Every packing kernel works in three steps:
 
 1. an *order* of the ids (input order, the seeded shuffle, or decreasing length);
 2. a *placement* loop (GIL released) that records, for each position ``p`` of that order, the
-   bin that received the item (``bin_of[p]``) and the item's rank inside that bin
-   (``rank[p]``), and counts the items of every bin;
-3. the *materialisation* of ``(items, bounds)``: bounds are the prefix sums of the counts and
-   ``items[bounds[bin_of[p]] + rank[p]] = order[p]``, a loop with independent iterations that
-   ``obfdp`` runs on several threads (on one thread, a cursor per bin replaces the ranks).
+   bin that received the item (``bin_of[p]``), and counts the items of every bin;
+3. the *materialisation* of ``(items, bounds)``: bounds are the prefix sums of the counts, and
+   position after position ``order[p]`` goes to the next free slot of bin ``bin_of[p]``. Only
+   ``mffd``, whose placements leave position order, also records each item's rank inside its
+   bin (``rank[p]``) and places ``items[bounds[bin_of[p]] + rank[p]] = order[p]``.
+
+``obfdp`` runs its counting sort on several threads (blocks of ids); its output is placed in
+position order like ``obfd``'s: ranks for a threaded output cost more (an n-entry record
+written while packing, then read) than the second thread saved (measured).
 
 Indexes never allocate per unit of capacity unless that is bounded by O(n) (``_dense_ok``):
 the counting sort and best fit's bit index over remaining space; beyond that radix passes (a
@@ -466,10 +470,9 @@ cdef class _Work:
         self.own_sizes = NULL
         self.ids = NULL
         self.ids32 = NULL
-        # Ranks let blocks of positions be placed independently (obfdp's threads) and allow
-        # placements out of position order (mffd); otherwise the output is placed in position
-        # order with a cursor per bin, sparing a pass over n entries.
-        self.out = self.placement(self.n, with_rank=threads > 1 or not in_order)
+        # Ranks allow placements out of position order (mffd); otherwise the output is placed
+        # in position order with a cursor per bin, sparing the record of n ranks.
+        self.out = self.placement(self.n, with_rank=not in_order)
 
     cdef int64_t* buffer(self, int64_t count, bint zeroed=False) except NULL:
         size = max(count, 1)
@@ -609,8 +612,7 @@ cdef class _Work:
         return 0
 
     cdef object materialise(self):
-        """``(items, bounds)``: bin b holds ``items[bounds[b]:bounds[b + 1]]``. The scatter
-        runs per block of positions on the threads."""
+        """``(items, bounds)``: bin b holds ``items[bounds[b]:bounds[b + 1]]``."""
         cdef int64_t bins = self.out.bins, b, count, running
         items = empty_array(self.n, np.int64)
         bounds = self.bounds
