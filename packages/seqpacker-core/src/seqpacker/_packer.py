@@ -21,8 +21,17 @@ from ._validation import as_lengths_array, raise_invalid_length
 
 def validated_lengths(lengths: object, capacity: int) -> np.ndarray:
     """The int64 array for ``lengths``, or the error for its first bad entry."""
-    array = as_lengths_array(lengths)
-    bad = _backend.active.first_invalid_length(array, capacity)
+    if (
+        isinstance(lengths, np.ndarray)
+        and lengths.dtype == np.int64
+        and lengths.ndim == 1
+        and lengths.size
+        and lengths.flags.c_contiguous
+    ):  # the common form: the copy as_lengths_array would make, and its check in one pass
+        array, bad = _backend.active.copy_valid_lengths(lengths, capacity)
+    else:
+        array = as_lengths_array(lengths)
+        bad = _backend.active.first_invalid_length(array, capacity)
     if bad >= 0:
         raise_invalid_length(bad, int(array[bad]), capacity)
     return array

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from ._memory import empty_array
+
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 EMPTY_INPUT = "empty input: no sequences to pack"
@@ -57,7 +59,9 @@ def as_lengths_array(lengths: object) -> np.ndarray:
             raise TypeError(
                 f"length at index {index} is {int(lengths[index])}, beyond the int64 range"
             )
-        return np.array(lengths, dtype=np.int64, order="C", copy=True)
+        copy = empty_array(lengths.size, np.int64)
+        np.copyto(copy, lengths, casting="unsafe")  # checked above: every value fits
+        return copy
     if isinstance(lengths, (list, tuple)):
         if not lengths:
             raise ValueError(EMPTY_INPUT)

@@ -4,6 +4,7 @@ compiled. Importing this package raises ImportError when the extension is not bu
 from ._builder import fill_packed_rows, fill_packed_rows_from_lists, flatten_token_lists
 from ._kernels import (
     NAME,
+    copy_valid_lengths,
     first_invalid_length,
     make_stream,
     pack,
@@ -13,6 +14,7 @@ from ._kernels import (
 
 __all__ = [
     "NAME",
+    "copy_valid_lengths",
     "fill_packed_rows",
     "fill_packed_rows_from_lists",
     "first_invalid_length",

@@ -4,15 +4,20 @@ Every packing kernel works in three steps:
 
 1. an *order* of the ids (input order, the seeded shuffle, or decreasing length);
 2. a *placement* loop (GIL released) that records, for each position ``p`` of that order, the
-   bin that received the item (``bin_of[p]``) and the item's rank inside that bin
-   (``rank[p]``), and counts the items of every bin;
-3. the *materialisation* of ``(items, bounds)``: bounds are the prefix sums of the counts and
-   ``items[bounds[bin_of[p]] + rank[p]] = order[p]``, a loop with independent iterations that
-   ``obfdp`` runs on several threads (on one thread, a cursor per bin replaces the ranks).
+   bin that received the item (``bin_of[p]``), and counts the items of every bin;
+3. the *materialisation* of ``(items, bounds)``: bounds are the prefix sums of the counts, and
+   position after position ``order[p]`` goes to the next free slot of bin ``bin_of[p]``. Only
+   ``mffd``, whose placements leave position order, also records each item's rank inside its
+   bin (``rank[p]``) and places ``items[bounds[bin_of[p]] + rank[p]] = order[p]``.
+
+``obfdp`` runs its counting sort on several threads (blocks of ids); its output is placed in
+position order like ``obfd``'s: ranks for a threaded output cost more (an n-entry record
+written while packing, then read) than the second thread saved (measured).
 
 Indexes never allocate per unit of capacity unless that is bounded by O(n) (``_dense_ok``):
-the counting sort and best fit's bit index over remaining space; beyond that a comparison sort
-and a treap over the bins take over, with identical answers.
+the counting sort and best fit's bit index over remaining space; beyond that radix passes (a
+comparison sort past 32-bit capacities) and a treap over the bins take over, with identical
+answers.
 
 Costs that decided the design (measured on the 2-core VM): a random memory access costs far
 more than arithmetic there, so packing loops read lengths in sequence (``sizes``), first fit's
@@ -21,7 +26,9 @@ of bin numbers (a pairing heap only for the rare out-of-order arrival).
 """
 
 cimport cython
-from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
+from libc.stdint cimport INT16_MAX, INT32_MAX, UINT32_MAX, int16_t, int32_t, int64_t, uint64_t
+from libc.stdlib cimport calloc, free
+from libc.string cimport memset
 from libcpp.unordered_map cimport unordered_map
 from libcpp.utility cimport pair
 from libcpp.vector cimport vector
@@ -31,6 +38,8 @@ from cython.operator cimport dereference as deref
 import os
 
 import numpy as np
+
+from seqpacker._memory import empty_array, leading
 
 cdef extern from *:
     """
@@ -64,6 +73,26 @@ cdef extern from *:
     #endif
         return __builtin_ctz(mask | (1u << 16));
     }
+    /* The same for a node of 32 int16 entries: compares of 8 entries, whose 16-bit results
+       are narrowed to bytes (a saturating pack keeps 0 and -1) so that one byte mask holds
+       16 entries. */
+    static inline int seqpacker_first_at_least32(const int16_t *row, int16_t length) {
+    #if defined(__SSE2__)
+        const __m128i below = _mm_set1_epi16((short)(length - 1));
+        unsigned mask[2];
+        for (int half = 0; half < 2; ++half) {
+            const int16_t *entries = row + 16 * half;
+            __m128i low = _mm_cmpgt_epi16(_mm_loadu_si128((const __m128i *)entries), below);
+            __m128i high = _mm_cmpgt_epi16(_mm_loadu_si128((const __m128i *)(entries + 8)), below);
+            mask[half] = (unsigned)_mm_movemask_epi8(_mm_packs_epi16(low, high));
+        }
+        uint64_t all = (uint64_t)mask[0] | ((uint64_t)mask[1] << 16);
+    #else
+        uint64_t all = 0;
+        for (int child = 0; child < 32; ++child) all |= (uint64_t)(row[child] >= length) << child;
+    #endif
+        return __builtin_ctzll(all | (1ull << 32));
+    }
     static const uint64_t SEQPACKER_GOLDEN_GAMMA = 0x9E3779B97F4A7C15ULL;
     static const uint64_t SEQPACKER_MIX_1 = 0xBF58476D1CE4E5B9ULL;
     static const uint64_t SEQPACKER_MIX_2 = 0x94D049BB133111EBULL;
@@ -73,6 +102,7 @@ cdef extern from *:
     int msb "seqpacker_msb"(uint64_t w) noexcept nogil
     void prefetch_write "seqpacker_prefetch_write"(const void* address) noexcept nogil
     int first_at_least16 "seqpacker_first_at_least16"(const int32_t* row, int32_t length) noexcept nogil
+    int first_at_least32 "seqpacker_first_at_least32"(const int16_t* row, int16_t length) noexcept nogil
     const uint64_t GOLDEN_GAMMA "SEQPACKER_GOLDEN_GAMMA"
     const uint64_t MIX_1 "SEQPACKER_MIX_1"
     const uint64_t MIX_2 "SEQPACKER_MIX_2"
@@ -94,6 +124,22 @@ cdef int64_t DENSE_FACTOR = 4
 
 ctypedef pair[int64_t, int64_t] SortKey  # (-length, id): the comparison sort of use_decreasing
 
+ctypedef fused id_t:  # ids of an order: int32 whenever n allows (half the memory traffic)
+    int32_t
+    int64_t
+
+# The largest n whose orders use int32 ids; _set_narrow_ids_max lowers it so that the tests can
+# run the int64 path, otherwise reached only beyond 2**31 items.
+cdef int64_t narrow_ids_max = INT32_MAX
+
+
+def _set_narrow_ids_max(int64_t limit):
+    """Set the largest n with int32 ids (at most INT32_MAX); returns the previous limit."""
+    global narrow_ids_max
+    previous = narrow_ids_max
+    narrow_ids_max = min(limit, <int64_t>INT32_MAX)
+    return previous
+
 
 cdef inline bint _dense_ok(int64_t values, int64_t n) noexcept nogil:
     return values <= DENSE_FACTOR * n + DENSE_SLACK
@@ -102,11 +148,34 @@ cdef inline bint _dense_ok(int64_t values, int64_t n) noexcept nogil:
 # --------------------------------------------------------------------------- validation
 
 
+cdef enum:
+    VALIDATION_BLOCK = 4096  # lengths checked per branch-free block
+
+
+cdef inline uint64_t invalid_bit(int64_t length, uint64_t capacity) noexcept nogil:
+    """Bit 63 set iff ``length`` is outside ``[1, capacity]`` (1 <= capacity < 2**63):
+    ``length - 1`` or ``capacity - length`` is then negative (as two's complement, with
+    wrap-around for the extremes: INT64_MIN - 1 wraps positive, but capacity - INT64_MIN
+    does not)."""
+    return (<uint64_t>length - 1) | (capacity - <uint64_t>length)
+
+
 cdef int64_t first_invalid(const int64_t* lengths, int64_t n, int64_t capacity) noexcept nogil:
-    cdef int64_t i
-    for i in range(n):
-        if lengths[i] <= 0 or lengths[i] > capacity:
-            return i
+    # A block's bits are OR-ed without an early exit, so the compiler vectorises the loop
+    # (subtract and or exist for 64-bit lanes in SSE2; 64-bit compares do not); only a block
+    # with a bad length is searched again for its first one.
+    cdef int64_t start = 0, i, end
+    cdef uint64_t flags
+    while start < n:
+        end = min(n, start + VALIDATION_BLOCK)
+        flags = 0
+        for i in range(start, end):
+            flags |= invalid_bit(lengths[i], <uint64_t>capacity)
+        if flags >> 63:
+            for i in range(start, end):
+                if invalid_bit(lengths[i], <uint64_t>capacity) >> 63:
+                    return i
+        start = end
     return -1
 
 
@@ -116,6 +185,27 @@ def first_invalid_length(const int64_t[::1] lengths, int64_t capacity):
     with nogil:
         found = first_invalid(&lengths[0], lengths.shape[0], capacity)
     return found
+
+
+def copy_valid_lengths(const int64_t[::1] lengths, int64_t capacity):
+    """``(copy, first_invalid_length(copy, capacity))``: the copy and its check in one pass
+    (a separate check re-read all of the just written copy)."""
+    cdef int64_t n = lengths.shape[0], start = 0, end, i, found = -1
+    cdef uint64_t flags
+    copy = empty_array(n, np.int64)
+    cdef int64_t* target = <int64_t*><size_t>copy.ctypes.data
+    with nogil:
+        while start < n:  # first_invalid's blocks, each copied as it is checked
+            end = min(n, start + VALIDATION_BLOCK)
+            flags = 0
+            for i in range(start, end):
+                target[i] = lengths[i]
+                flags |= invalid_bit(lengths[i], <uint64_t>capacity)
+            if flags >> 63:
+                found = start + first_invalid(&lengths[start], end - start, capacity)
+                break  # the copy is not used past an error
+            start = end
+    return copy, found
 
 
 # --------------------------------------------------------------------------- PRNG
@@ -139,6 +229,18 @@ cdef enum:
 
 
 cdef void shuffle_into(int64_t* order, int64_t n, uint64_t seed) noexcept nogil:
+    shuffle_ids(order, n, seed)
+
+
+cdef void shuffle_ids(id_t* order, int64_t n, uint64_t seed) noexcept nogil:
+    """Fisher-Yates from the top over the ids 0 .. n - 1."""
+    cdef int64_t i
+    for i in range(n):
+        order[i] = <id_t>i
+    fisher_yates(order, n, seed)
+
+
+cdef void fisher_yates(id_t* order, int64_t n, uint64_t seed) noexcept nogil:
     """Fisher-Yates from the top: step i swaps order[i] with order[j], j drawn below i + 1.
 
     The draws depend on the generator alone, so they are made a batch of steps ahead and the
@@ -147,10 +249,9 @@ cdef void shuffle_into(int64_t* order, int64_t n, uint64_t seed) noexcept nogil:
     """
     cdef SplitMix64 rng
     cdef int64_t drawn[SHUFFLE_AHEAD]
-    cdef int64_t i, j, k, steps, swap
+    cdef int64_t i, j, k, steps
+    cdef id_t swap
     rng.state = seed
-    for i in range(n):
-        order[i] = i
     i = n - 1
     while i > 0:
         steps = min(<int64_t>SHUFFLE_AHEAD, i)  # steps i, i - 1, ..., i - steps + 1 (>= 1)
@@ -187,7 +288,8 @@ def shuffled_order(int64_t n, uint64_t seed):
 
 cdef enum OrderKind:
     IDENTITY  # position p holds id p
-    EXPLICIT  # position p holds ids[p]
+    EXPLICIT  # position p holds ids[p] (int64)
+    EXPLICIT32  # position p holds ids32[p] (int32, whenever every id fits: n <= INT32_MAX)
 
 
 cdef inline void place(Placement* out, int64_t position, int64_t bin_number) noexcept nogil:
@@ -210,7 +312,9 @@ cdef struct BlockJob:
     const int64_t* lengths
     int64_t n, block, width
     int64_t* cursors  # per (block, length): a count, then the next position
-    int64_t* ids  # output of the sort, input of the output scatter (NULL: identity)
+    # Output of the sort, input of the output scatter: at most one is set (none: identity).
+    int64_t* ids
+    int32_t* ids32
     const int64_t* bin_of
     const int64_t* rank
     const int64_t* bounds
@@ -225,20 +329,92 @@ cdef void histogram_block(void* context, int64_t b) noexcept nogil:
         histogram[job.lengths[i]] += 1
 
 
+cdef inline void scatter_ids(BlockJob* job, int64_t b, id_t* ids) noexcept nogil:
+    cdef int64_t* cursor = job.cursors + b * job.width
+    cdef int64_t i, length
+    for i in range(b * job.block, min(job.n, (b + 1) * job.block)):
+        length = job.lengths[i]
+        ids[cursor[length]] = <id_t>i
+        cursor[length] += 1
+
+
 cdef void scatter_block(void* context, int64_t b) noexcept nogil:
     cdef BlockJob* job = <BlockJob*>context
-    cdef int64_t* cursor = job.cursors + b * job.width
-    cdef int64_t i
-    for i in range(b * job.block, min(job.n, (b + 1) * job.block)):
-        job.ids[cursor[job.lengths[i]]] = i
-        cursor[job.lengths[i]] += 1
+    if job.ids32 != NULL:
+        scatter_ids(job, b, job.ids32)
+    else:
+        scatter_ids(job, b, job.ids)
+
+
+cdef inline void output_ids(BlockJob* job, int64_t b, const id_t* ids) noexcept nogil:
+    cdef int64_t p
+    for p in range(b * job.block, min(job.n, (b + 1) * job.block)):
+        job.items[job.bounds[job.bin_of[p]] + job.rank[p]] = p if ids == NULL else ids[p]
 
 
 cdef void output_block(void* context, int64_t b) noexcept nogil:
     cdef BlockJob* job = <BlockJob*>context
+    if job.ids32 != NULL:
+        output_ids(job, b, job.ids32)
+    else:
+        output_ids(job, b, job.ids)
+
+
+cdef void output_in_order(BlockJob* job, int64_t* next_slot, const id_t* ids) noexcept nogil:
+    """Without ranks: position after position, each to its bin's next free slot."""
+    cdef int64_t p, bin_number
+    for p in range(job.n):
+        bin_number = job.bin_of[p]
+        job.items[next_slot[bin_number]] = p if ids == NULL else ids[p]
+        next_slot[bin_number] += 1
+
+
+cdef void gather_sizes(int64_t* sizes, const int64_t* lengths, const id_t* ids, int64_t n) noexcept nogil:
     cdef int64_t p
-    for p in range(b * job.block, min(job.n, (b + 1) * job.block)):
-        job.items[job.bounds[job.bin_of[p]] + job.rank[p]] = p if job.ids == NULL else job.ids[p]
+    for p in range(n):  # one gather pass, its loads independent of each other
+        sizes[p] = lengths[ids[p]]
+
+
+cdef enum:
+    RADIX_BITS = 11  # 2048 counters per pass: 16 KiB, in L1
+    RADIX_SIZE = 2048
+
+
+cdef uint64_t* radix_decreasing(
+    const int64_t* lengths, int64_t n, int64_t capacity, uint64_t* entries, uint64_t* spare
+) noexcept nogil:
+    """The decreasing order when capacity is too large for one counting sort: entries
+    ``(capacity - length) << 32 | id`` (capacity and n at most 2**32), made in id order and
+    sorted by their high half with stable least-significant-digit passes, so that equal
+    lengths stay in ascending id order. Returns the buffer holding the result (``entries``
+    or ``spare``). Passes: the bits of capacity - 1 over 11 (3 for 2**24), each a histogram
+    and a scatter (the comparison sort it replaces took 4x the time of the counting sort).
+    """
+    cdef int64_t counts[RADIX_SIZE]
+    cdef int64_t i, digit, running, count
+    cdef int shift, key_bits = 0 if capacity == 1 else msb(<uint64_t>(capacity - 1)) + 1
+    cdef uint64_t* swap
+    for i in range(n):
+        entries[i] = (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
+    shift = 32
+    while shift < 32 + key_bits:
+        memset(counts, 0, sizeof(counts))
+        for i in range(n):
+            counts[(entries[i] >> shift) & (RADIX_SIZE - 1)] += 1
+        running = 0
+        for digit in range(RADIX_SIZE):
+            count = counts[digit]
+            counts[digit] = running
+            running += count
+        for i in range(n):
+            digit = (entries[i] >> shift) & (RADIX_SIZE - 1)
+            spare[counts[digit]] = entries[i]
+            counts[digit] += 1
+        swap = entries
+        entries = spare
+        spare = swap
+        shift += RADIX_BITS
+    return entries
 
 
 cdef class _Work:
@@ -247,7 +423,7 @@ cdef class _Work:
     Buffers are uninitialised numpy arrays owned by this object (allocated with the GIL,
     used without it). ``sizes[p]`` is the length of the item at position ``p``, read in
     sequence by the packing loops (never a gather ``lengths[ids[p]]``, a cache and TLB miss
-    per item).
+    per item). Ids are int32 whenever n allows: half the bytes to fault in, scatter and read.
     """
 
     cdef list buffers
@@ -256,8 +432,11 @@ cdef class _Work:
     cdef int threads
     cdef OrderKind kind
     cdef int64_t* ids
+    cdef int32_t* ids32
     cdef const int64_t* sizes
+    cdef int64_t* own_sizes  # sizes when this object made them (NULL: the input lengths)
     cdef Placement out
+    cdef object bounds  # the output's bounds; out.counts lives in it (see placement)
 
     def __cinit__(
         self, const int64_t[::1] lengths, int64_t shards, int threads, bint in_order=True
@@ -270,57 +449,114 @@ cdef class _Work:
         self.threads = threads
         self.kind = IDENTITY
         self.sizes = self.lengths
-        # Ranks let blocks of positions be placed independently (obfdp's threads) and allow
-        # placements out of position order (mffd); otherwise the output is placed in position
-        # order with a cursor per bin, sparing a pass over n entries.
-        self.out = self.placement(self.n, with_rank=threads > 1 or not in_order)
+        self.own_sizes = NULL
+        self.ids = NULL
+        self.ids32 = NULL
+        # Ranks allow placements out of position order (mffd); otherwise the output is placed
+        # in position order with a cursor per bin, sparing the record of n ranks.
+        self.out = self.placement(self.n, with_rank=not in_order)
 
     cdef int64_t* buffer(self, int64_t count, bint zeroed=False) except NULL:
         size = max(count, 1)
-        array = np.zeros(size, np.int64) if zeroed else np.empty(size, np.int64)
+        array = np.zeros(size, np.int64) if zeroed else empty_array(size, np.int64)
         self.buffers.append(array)
         return <int64_t*><size_t>array.ctypes.data
 
+    cdef int set_order_buffers(self) except -1:
+        """Room for the explicit order: ``sizes`` and the ids, int32 when every id fits."""
+        self.own_sizes = self.buffer(self.n)
+        self.sizes = self.own_sizes
+        if self.n <= narrow_ids_max:
+            array = empty_array(max(self.n, 1), np.int32)
+            self.buffers.append(array)
+            self.ids32 = <int32_t*><size_t>array.ctypes.data
+            self.kind = EXPLICIT32
+        else:
+            self.ids = self.buffer(self.n)
+            self.kind = EXPLICIT
+        return 0
+
     cdef Placement placement(self, int64_t n, bint with_rank) except *:
+        """The record of a packing of n items. The count of bin b is kept at ``bounds[b + 1]``
+        of the output's bounds array, allocated for the most bins (n) and cut to the bins
+        used by materialise: no separate counts buffer, and no pass copying counts into
+        bounds (the pages past the bins used are never touched). ``bin_of`` comes with
+        begin_placement, once the order is known."""
         cdef Placement out
-        out.bin_of = self.buffer(n)
+        out.bin_of = NULL
         out.rank = self.buffer(n) if with_rank else NULL
-        out.counts = self.buffer(n)
+        self.bounds = empty_array(n + 1, np.int64)
+        out.counts = <int64_t*><size_t>self.bounds.ctypes.data + 1
         out.bins = 0
         return out
 
-    cdef int use_shuffle(self, uint64_t seed) except -1:
-        cdef int64_t p
-        cdef int64_t* sizes = self.buffer(self.n)
-        cdef int64_t* ids = self.buffer(self.n)
-        self.ids = ids
-        self.kind = EXPLICIT
-        self.sizes = sizes
+    cdef int begin_placement(self, bint sizes_read_in_order) except -1:
+        """Provide ``bin_of``. A packing loop that reads ``sizes[p]`` before it records
+        position p, and never again afterwards (every loop here but mffd's), can write the
+        record over the sizes this object made: one n-entry buffer fewer to fault in."""
+        if sizes_read_in_order and self.own_sizes != NULL:
+            self.out.bin_of = self.own_sizes
+        else:
+            self.out.bin_of = self.buffer(self.n)
+        return 0
+
+    cdef int use_shuffle(self, uint64_t seed, int64_t capacity) except -1:
+        """The seeded shuffle of the ids and the sizes in that order.
+
+        With int32 ids and lengths below 2**31, the shuffle moves (length << 32 | id) words:
+        each length travels with its id, and the sizes come out of a sequential pass instead
+        of a gather ``lengths[ids[p]]`` (a random read per item). Same draws and swaps on the
+        same positions: the same permutation of ids."""
+        cdef int64_t i
+        cdef int64_t* packed
+        self.set_order_buffers()
         with nogil:
-            shuffle_into(ids, self.n, seed)
-            for p in range(self.n):  # one gather pass, its loads independent of each other
-                sizes[p] = self.lengths[ids[p]]
+            if self.kind == EXPLICIT32 and capacity <= INT32_MAX:
+                packed = self.own_sizes
+                for i in range(self.n):
+                    packed[i] = (self.lengths[i] << 32) | i
+                fisher_yates(packed, self.n, seed)
+                for i in range(self.n):
+                    self.ids32[i] = <int32_t>(packed[i] & INT32_MAX)  # ids are below 2**31
+                    packed[i] >>= 32  # packed is sizes: the length alone
+            elif self.kind == EXPLICIT32:
+                shuffle_ids(self.ids32, self.n, seed)
+                gather_sizes(self.own_sizes, self.lengths, self.ids32, self.n)
+            else:
+                shuffle_ids(self.ids, self.n, seed)
+                gather_sizes(self.own_sizes, self.lengths, self.ids, self.n)
         return 0
 
     cdef int use_decreasing(self, int64_t capacity) except -1:
         """Ids by length descending, ties by ascending id.
 
         A counting sort when capacity is O(n): per-block histograms, then each block scatters
-        its ids (both on up to ``threads`` threads); otherwise a comparison sort of (-length,
-        id). (Scattering the ids straight into the output instead reads the placement record
+        its ids (both on up to ``threads`` threads); otherwise radix passes (radix_decreasing)
+        while capacity and n fit 32 bits, and beyond that a comparison sort of (-length, id).
+        (Scattering the ids straight into the output instead reads the placement record
         at random: slower, measured.)
         """
         cdef int64_t n = self.n, width = capacity + 1, shards = self.shards, block = self.block
-        cdef int64_t* sizes = self.buffer(n)
-        cdef int64_t* ids = self.buffer(n)
         cdef const int64_t* lengths = self.lengths
         cdef vector[SortKey] keyed
         cdef int64_t i, s, v, running, count, start
         cdef int64_t* cursors
         cdef BlockJob job
-        self.sizes = sizes
-        self.ids = ids
-        self.kind = EXPLICIT
+        self.set_order_buffers()
+        cdef int64_t* sizes = self.own_sizes
+        cdef uint64_t* entries
+        if not _dense_ok(shards * width, n) and capacity <= UINT32_MAX and n <= UINT32_MAX:
+            entries = radix_decreasing(
+                lengths, n, capacity, <uint64_t*>sizes, <uint64_t*>self.buffer(n)
+            )
+            with nogil:
+                for i in range(n):  # entries may be sizes itself: read before it is written
+                    if self.ids32 != NULL:
+                        self.ids32[i] = <int32_t>(entries[i] & UINT32_MAX)
+                    else:
+                        self.ids[i] = <int64_t>(entries[i] & UINT32_MAX)
+                    sizes[i] = capacity - <int64_t>(entries[i] >> 32)
+            return 0
         if not _dense_ok(shards * width, n):
             keyed.resize(n)
             with nogil:
@@ -328,7 +564,10 @@ cdef class _Work:
                     keyed[i] = SortKey(-lengths[i], i)
                 sort(keyed.begin(), keyed.end())  # ids are distinct: a total, stable order
                 for i in range(n):
-                    ids[i] = keyed[i].second
+                    if self.ids32 != NULL:
+                        self.ids32[i] = <int32_t>keyed[i].second
+                    else:
+                        self.ids[i] = keyed[i].second
                     sizes[i] = -keyed[i].first
             return 0
         cursors = self.buffer(shards * width, zeroed=True)
@@ -337,7 +576,8 @@ cdef class _Work:
         job.block = block
         job.width = width
         job.cursors = cursors
-        job.ids = ids
+        job.ids = self.ids
+        job.ids32 = self.ids32
         with nogil:
             run_blocks(histogram_block, &job, shards, self.threads)
             # Longer lengths first; within one length, lower blocks (lower ids) first.
@@ -354,41 +594,47 @@ cdef class _Work:
         return 0
 
     cdef object materialise(self):
-        """``(items, bounds)``: bin b holds ``items[bounds[b]:bounds[b + 1]]``. The scatter
-        runs per block of positions on the threads."""
-        cdef int64_t bins = self.out.bins, b
-        items = np.empty(self.n, dtype=np.int64)
-        bounds = np.empty(bins + 1, dtype=np.int64)
-        cdef int64_t* bound_ptr = <int64_t*><size_t>bounds.ctypes.data
+        """``(items, bounds)``: bin b holds ``items[bounds[b]:bounds[b + 1]]``."""
+        cdef int64_t bins = self.out.bins, b, count, running
+        items = empty_array(self.n, np.int64)
+        bounds = self.bounds
         cdef int64_t* counts = self.out.counts
+        cdef int64_t* bound_ptr = counts - 1
         cdef BlockJob job
         job.n = self.n
         job.block = self.block
-        job.ids = self.ids if self.kind == EXPLICIT else <int64_t*>NULL
+        job.ids = self.ids
+        job.ids32 = self.ids32
         job.bin_of = self.out.bin_of
         job.rank = self.out.rank
         job.bounds = bound_ptr
         job.items = <int64_t*><size_t>items.ctypes.data
-        cdef int64_t p
         with nogil:
             bound_ptr[0] = 0
-            for b in range(bins):
-                bound_ptr[b + 1] = bound_ptr[b] + counts[b]
             if job.rank != NULL:
+                for b in range(bins):  # counts[b] is bounds[b + 1]: prefix sums in place
+                    bound_ptr[b + 1] += bound_ptr[b]
                 run_blocks(output_block, &job, self.shards, self.threads)
             else:
-                for b in range(bins):  # counts become each bin's next free slot
-                    counts[b] = bound_ptr[b]
-                for p in range(self.n):
-                    job.items[counts[job.bin_of[p]]] = p if job.ids == NULL else job.ids[p]
-                    counts[job.bin_of[p]] += 1
-        return items, bounds
+                # counts[b] becomes bin b's first slot (bounds[b]), then its next free slot
+                # as the scatter fills the bin, and finally the bin's end: bounds[b + 1].
+                running = 0
+                for b in range(bins):
+                    count = counts[b]
+                    counts[b] = running
+                    running += count
+                if job.ids32 != NULL:
+                    output_in_order(&job, counts, job.ids32)
+                else:
+                    output_in_order(&job, counts, job.ids)
+        return items, leading(bounds, bins + 1)
 
 
 # --------------------------------------------------------------------------- first fit
 
 
 ctypedef fused space_t:
+    int16_t
     int32_t
     int64_t
 
@@ -399,18 +645,30 @@ cdef int first_fit(
     """Lowest-numbered bin that fits, for the items of lengths ``sizes`` in that order, into
     new bins after ``out``'s; item p is recorded at ``positions[p]`` (NULL: at p).
 
-    The index is a max-tree over bin numbers whose nodes are one cache line: 16 children of
-    int32 (capacities below 2**31) or 8 of int64, so a query or an update touches about
-    log16(bins) or log8(bins) lines instead of log2(bins).
+    The index is a max-tree over bin numbers whose nodes are one cache line: 32 children of
+    int16 (capacities below 2**15), 16 of int32 (below 2**31) or 8 of int64, so a query or an
+    update touches about log32(bins), log16(bins) or log8(bins) lines instead of log2(bins);
+    the narrower the entries, the fewer levels and the more of the tree stays in cache.
+    It is allocated for n bins with calloc: fresh pages read as zero (an unopened bin), and
+    those past the bins actually opened are never touched (a zero-fill would write them all).
     """
-    cdef vector[int32_t] narrow
-    cdef vector[int64_t] wide
-    if capacity <= INT32_MAX:
-        narrow.resize(tree_size(n, 16), 0)
-        first_fit_tree(sizes, positions, n, capacity, out, narrow.data())
+    cdef void* tree
+    if capacity <= INT16_MAX:
+        tree = calloc(tree_size(n, 32), sizeof(int16_t))
+    elif capacity <= INT32_MAX:
+        tree = calloc(tree_size(n, 16), sizeof(int32_t))
     else:
-        wide.resize(tree_size(n, 8), 0)
-        first_fit_tree(sizes, positions, n, capacity, out, wide.data())
+        tree = calloc(tree_size(n, 8), sizeof(int64_t))
+    if tree == NULL:
+        with gil:
+            raise MemoryError("first fit: no memory for the bin index")
+    if capacity <= INT16_MAX:
+        first_fit_tree(sizes, positions, n, capacity, out, <int16_t*>tree)
+    elif capacity <= INT32_MAX:
+        first_fit_tree(sizes, positions, n, capacity, out, <int32_t*>tree)
+    else:
+        first_fit_tree(sizes, positions, n, capacity, out, <int64_t*>tree)
+    free(tree)
     return 0
 
 
@@ -452,7 +710,9 @@ cdef void first_fit_tree(
         level = levels - 1
         while True:
             row = tree + offsets[level] + fanout * index
-            if space_t is int32_t:
+            if space_t is int16_t:
+                child = first_at_least32(row, <int16_t>length)
+            elif space_t is int32_t:
                 child = first_at_least16(row, <int32_t>length)
             else:
                 child = 0
@@ -1108,41 +1368,41 @@ cdef int harmonic_k(
 cdef int64_t next_fit_starts(
     const int64_t* lengths, int64_t n, int64_t capacity, int64_t* starts
 ) noexcept nogil:
-    """The number of next-fit bins; with ``starts`` given, the first id of each bin too.
+    """The number of next-fit bins, and the first id of each bin in ``starts`` (room for
+    n + 1 entries).
 
     Branch-free: whether an item opens a bin is a coin toss on random lengths, and a
     mispredicted branch per item or two cost more than the loop's arithmetic. The id is
     stored unconditionally in the next bin's slot (kept only when the count moves past it),
-    and ``opens - 1`` is a mask that keeps ``used`` (all ones) or resets it (zero).
+    and ``used`` is a select (a conditional move): the loop-carried chain is an add, a compare
+    and the move (a mask ``used & (opens - 1)`` made it twice as long).
     """
-    cdef int64_t i, length, opens, used = 0, bins = 1
-    if starts == NULL:
-        for i in range(n):
-            length = lengths[i]
-            opens = used + length > capacity
-            bins += opens
-            used = (used & (opens - 1)) + length
-        return bins
+    cdef int64_t i, length, opens, total, used = 0, bins = 1
     starts[0] = 0
     for i in range(n):
         length = lengths[i]
-        opens = used + length > capacity
+        total = used + length
+        opens = total > capacity
         starts[bins] = i
         bins += opens
-        used = (used & (opens - 1)) + length
+        used = length if opens else total
     return bins
 
 
 cdef object pack_nf(const int64_t[::1] lengths, int64_t capacity):
-    cdef int64_t n = lengths.shape[0], bins
-    with nogil:  # two passes: count, then fill the exact-size output
-        bins = next_fit_starts(&lengths[0], n, capacity, NULL)
-    bounds = np.empty(bins + 1, dtype=np.int64)
+    cdef int64_t n = lengths.shape[0], bins, i
+    # One pass into room for the most bins (n): the pages past the bins used are never
+    # touched (a count-only pass first cost a second read of every length).
+    bounds = empty_array(n + 1, np.int64)
+    items = empty_array(n, np.int64)
     cdef int64_t* starts = <int64_t*><size_t>bounds.ctypes.data
+    cdef int64_t* ids = <int64_t*><size_t>items.ctypes.data
     with nogil:
-        next_fit_starts(&lengths[0], n, capacity, starts)
+        bins = next_fit_starts(&lengths[0], n, capacity, starts)
         starts[bins] = n
-    return np.arange(n, dtype=np.int64), bounds
+        for i in range(n):
+            ids[i] = i
+    return items, leading(bounds, bins + 1)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -1174,9 +1434,10 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
         threads = _threads_for(shards)
     work = _Work(lengths, shards, threads, in_order=strategy != "mffd")
     if strategy == "ffs":
-        work.use_shuffle(seed)
+        work.use_shuffle(seed, capacity)
     elif strategy in ("ffd", "bfd", "obfd", "obfdp", "mffd"):
         work.use_decreasing(capacity)
+    work.begin_placement(sizes_read_in_order=strategy != "mffd")
     if strategy in ("ff", "ffd", "ffs"):
         with nogil:
             first_fit(work.sizes, NULL, n, capacity, &work.out)

@@ -4,6 +4,9 @@ The kernel interface (the same names exist in the ``seqpacker._cython`` package)
 
 - ``first_invalid_length(lengths, capacity) -> int``: index of the first length outside
   ``[1, capacity]``, or -1.
+- ``copy_valid_lengths(lengths, capacity) -> (copy, int)``: a fresh int64 copy of a
+  C-contiguous int64 array and ``first_invalid_length`` of it (the copy is unspecified past a
+  bad length).
 - ``pack(strategy, lengths, capacity, seed, k) -> (items, bounds)``: int64 arrays; bin ``b``
   holds ``items[bounds[b]:bounds[b + 1]]``.
 - ``prng_values(seed, count) -> list[int]`` and ``shuffled_order(n, seed) -> int64 array``.
@@ -35,6 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._memory import empty_array
 from . import builder, prng
 from .strategies import KERNELS
 from .strategies import first_invalid_length as _first_invalid_length
@@ -45,6 +49,12 @@ NAME = "python"
 
 def first_invalid_length(lengths: np.ndarray, capacity: int) -> int:
     return _first_invalid_length(lengths.tolist(), capacity)
+
+
+def copy_valid_lengths(lengths: np.ndarray, capacity: int) -> tuple[np.ndarray, int]:
+    copy = empty_array(len(lengths), np.int64)
+    np.copyto(copy, lengths)
+    return copy, first_invalid_length(copy, capacity)
 
 
 def pack(
