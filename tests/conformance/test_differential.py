@@ -227,3 +227,23 @@ def test_streams_emit_identically(
 
     expected, actual = on_both(emissions)
     assert actual == expected
+
+
+@pytest.fixture(scope="module")
+def int64_ids() -> Any:
+    """Make the Cython orders use int64 ids (normally only beyond 2**31 - 1 items)."""
+    from seqpacker._cython import _kernels
+
+    previous = _kernels._set_narrow_ids_max(0)
+    yield
+    _kernels._set_narrow_ids_max(previous)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inputs=packing_inputs(), strategy=st.sampled_from(NAMES))
+def test_int64_id_orders_pack_identically(
+    int64_ids: None, inputs: tuple[list[int], int], strategy: str
+) -> None:
+    lengths, capacity = inputs
+    expected, actual = on_both(lambda: Packer(capacity, strategy).pack(lengths))
+    assert_same_packing(expected, actual)

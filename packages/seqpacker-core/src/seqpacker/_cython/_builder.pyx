@@ -9,6 +9,8 @@ import os
 
 import numpy as np
 
+from seqpacker._memory import empty_array
+
 cdef extern from "Python.h":
     ctypedef struct PyObject
     bint PyList_CheckExact(object)
@@ -225,8 +227,8 @@ cdef tuple _new_rows(
     rows.padding_value = padding_value
     rows.label_padding_value = label_padding_value
     shape = (num_packs, capacity)
-    arrays = tuple(np.empty(shape, dtype=np.int64) for _ in range(3))
-    label_buffer = np.empty(num_packs * capacity + 1, dtype=np.int64)
+    arrays = tuple(empty_array(num_packs * capacity, np.int64).reshape(shape) for _ in range(3))
+    label_buffer = empty_array(num_packs * capacity + 1, np.int64)
     cdef int64_t[::1] labels = label_buffer
     labels[num_packs * capacity] = label_padding_value
     rows.labels = &labels[0]
