@@ -717,6 +717,7 @@ cdef struct Bucket:
     int64_t first  # FIFO head, -1 when empty
     int64_t last  # FIFO tail
     int64_t heap  # heap root, -1 when empty
+    int64_t value  # sparse index: the remaining space of its bins
 
 
 cdef struct Buckets:
@@ -807,7 +808,9 @@ cdef class _RemainingIndex:
     per value. Otherwise a sparse radix index: the prefixes ``value >> shift`` (a range O(n)
     wide) in the bit index, and under each prefix a tree of ``depth`` 64-ary levels whose
     nodes exist only for occupied values (the top ones, one per prefix, are preallocated);
-    its leaves hold the number of the value's Bucket. Memory: O(n) prefixes and buckets,
+    its leaves hold the number of the value's Bucket. A prefix that holds one value only
+    (the common case of spread-out values) keeps its Bucket in the top node (mask 0, base
+    the bucket) and grows a tree when a second value arrives. Memory: O(n) prefixes and buckets,
     O(n * depth) nodes and child slots (blocks at most twice as large as their content),
     never O(capacity); a query or an update visits at most 2 * depth nodes and the bit index.
     """
@@ -831,6 +834,7 @@ cdef class _RemainingIndex:
     def __cinit__(self, int64_t capacity, int64_t n):
         cdef int64_t top_values, words, slots
         cdef int level = 0
+        cdef RadixNode empty
         while not _dense_ok((capacity >> (RADIX_BITS * self.depth)) + 1, n):
             self.depth += 1
         self.shift = RADIX_BITS * self.depth
@@ -859,7 +863,9 @@ cdef class _RemainingIndex:
         self.buckets.child = self.buckets.link + n
         self.buckets.sibling = self.buckets.child + n
         if self.depth > 0:
-            self.nodes.resize(top_values + 64)  # value-initialised: every top node empty
+            empty.mask = 0
+            empty.base = -1
+            self.nodes.resize(top_values + 64, empty)
             self.nodes_used = top_values
             self.entries.resize(256)
             for level in range(RADIX_BITS + 1):
@@ -904,7 +910,8 @@ cdef class _RemainingIndex:
         self.node_start(node, digit, child)
         return node
 
-    cdef int64_t bucket_new(self) noexcept nogil:
+    cdef int64_t bucket_new(self, int64_t value) noexcept nogil:
+        """An empty bucket for ``value``."""
         cdef int64_t bucket = self.free_bucket
         if bucket >= 0:
             self.free_bucket = self.buckets.of[bucket].last
@@ -913,6 +920,7 @@ cdef class _RemainingIndex:
             self.unused_bucket += 1
         self.buckets.of[bucket].first = -1
         self.buckets.of[bucket].heap = -1
+        self.buckets.of[bucket].value = value
         return bucket
 
     cdef inline int64_t child_of(self, int64_t node, int digit) noexcept nogil:
@@ -1027,51 +1035,80 @@ cdef class _RemainingIndex:
         )
         return self.tree_descend(self.child_of(self.path[level], digit), level - 1, low, False, bucket)
 
+    cdef inline int64_t prefix_extreme(self, int64_t prefix, bint largest, int64_t* bucket) noexcept nogil:
+        """The smallest (largest) value of an occupied prefix."""
+        if self.nodes[prefix].mask:
+            return (prefix << self.shift) | self.tree_descend(
+                prefix, self.depth - 1, 0, largest, bucket
+            )
+        bucket[0] = self.nodes[prefix].base
+        return self.buckets.of[bucket[0]].value
+
     cdef int64_t sparse_successor(self, int64_t value, int64_t* bucket) noexcept nogil:
         """The smallest indexed value >= ``value`` (<= capacity), or -1."""
         cdef int64_t prefix = value >> self.shift, low
-        if self.nodes[prefix].mask:
+        cdef RadixNode* top = &self.nodes[prefix]
+        if top.mask:
             low = self.tree_successor(prefix, value & self.low_mask, bucket)
             if low >= 0:
                 return (prefix << self.shift) | low
+        elif top.base >= 0 and self.buckets.of[top.base].value >= value:
+            bucket[0] = top.base
+            return self.buckets.of[top.base].value
         prefix = bits_successor(&self.bits, prefix + 1)
         if prefix < 0:
             return -1
-        return (prefix << self.shift) | self.tree_descend(prefix, self.depth - 1, 0, False, bucket)
+        return self.prefix_extreme(prefix, False, bucket)
 
     cdef int64_t sparse_max(self, int64_t* bucket) noexcept nogil:
         cdef int64_t prefix = bits_max(&self.bits)
         if prefix < 0:
             return -1
-        return (prefix << self.shift) | self.tree_descend(prefix, self.depth - 1, 0, True, bucket)
+        return self.prefix_extreme(prefix, True, bucket)
 
     cdef int sparse_remove(self, int64_t value, int64_t bucket) except -1 nogil:
         """Drop ``value``, whose bucket emptied, along the path of the query that found it."""
         cdef int level
+        cdef int64_t prefix = value >> self.shift
         self.buckets.of[bucket].last = self.free_bucket
         self.free_bucket = bucket
-        for level in range(self.depth):
-            if self.child_remove(self.path[level], (value >> (RADIX_BITS * level)) & 63) > 0:
-                return 0
-            if level < self.depth - 1:  # a top node stays, empty
-                self.nodes[self.path[level]].base = self.free_node
-                self.free_node = self.path[level]
-        bits_clear(&self.bits, value >> self.shift)
+        if self.nodes[prefix].mask:
+            for level in range(self.depth):
+                if self.child_remove(self.path[level], (value >> (RADIX_BITS * level)) & 63) > 0:
+                    return 0
+                if level < self.depth - 1:  # a top node stays
+                    self.nodes[self.path[level]].base = self.free_node
+                    self.free_node = self.path[level]
+        self.nodes[prefix].base = -1  # empty
+        bits_clear(&self.bits, prefix)
         return 0
 
     cdef int64_t sparse_bucket(self, int64_t value) except -1 nogil:
         """The bucket of ``value``, made (empty) when the value is not indexed yet."""
         cdef int64_t node = value >> self.shift, low = value & self.low_mask, bucket
+        cdef int64_t single_low
         cdef int level = self.depth - 1, digit
-        if not self.nodes[node].mask:
-            bucket = self.bucket_new()
-            self.node_start(node, (low >> (RADIX_BITS * level)) & 63, self.chain_new(low, level, bucket))
-            bits_set(&self.bits, value >> self.shift)
-            return bucket
+        cdef RadixNode* top = &self.nodes[node]
+        if not top.mask:
+            bucket = top.base
+            if bucket < 0:  # an empty prefix: the value alone, in the top node
+                bucket = self.bucket_new(value)
+                self.nodes[node].base = bucket
+                bits_set(&self.bits, node)
+                return bucket
+            if self.buckets.of[bucket].value == value:
+                return bucket
+            # A second value: the first one moves into a tree.
+            single_low = self.buckets.of[bucket].value & self.low_mask
+            self.node_start(
+                node,
+                (single_low >> (RADIX_BITS * level)) & 63,
+                self.chain_new(single_low, level, bucket),
+            )
         while True:
             digit = (low >> (RADIX_BITS * level)) & 63
             if not (self.nodes[node].mask >> digit) & 1:
-                bucket = self.bucket_new()
+                bucket = self.bucket_new(value)
                 self.child_insert(node, digit, self.chain_new(low, level, bucket))
                 return bucket
             node = self.child_of(node, digit)
