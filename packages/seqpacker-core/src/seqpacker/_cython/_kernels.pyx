@@ -23,6 +23,7 @@ of bin numbers (a pairing heap only for the rare out-of-order arrival).
 
 cimport cython
 from libc.stdint cimport INT32_MAX, int32_t, int64_t, uint64_t
+from libc.stdlib cimport free, realloc
 from libc.string cimport memset
 from libcpp.unordered_map cimport unordered_map
 from libcpp.vector cimport vector
@@ -791,13 +792,29 @@ cdef struct RadixNode:
     int64_t base
 
 
+cdef enum:
+    MIN_BLOCK_CLASS = 2  # blocks of 4 slots or more: most nodes never move theirs
+
+
 cdef inline int block_class(int64_t count) noexcept nogil:
-    """log2 of the block size that holds ``count`` >= 1 children (the smallest power of two)."""
-    return 0 if count <= 1 else msb(<uint64_t>(count - 1)) + 1
+    """log2 of the block size that holds ``count`` >= 1 children (a power of two >= 4)."""
+    return MIN_BLOCK_CLASS if count <= 4 else msb(<uint64_t>(count - 1)) + 1
 
 
 cdef inline uint64_t below(int digit) noexcept nogil:
     return ((<uint64_t>1) << digit) - 1
+
+
+cdef int grow(void** buffer, int64_t* size, int64_t needed, size_t item) except -1 nogil:
+    """Make room for ``needed`` items (at least doubling ``size``); the contents stay."""
+    cdef int64_t larger = max(2 * size[0], needed)
+    cdef void* moved = realloc(buffer[0], larger * item)
+    if moved == NULL:
+        with gil:
+            raise MemoryError()
+    buffer[0] = moved
+    size[0] = larger
+    return 0
 
 
 @cython.final  # direct (inlinable) calls of take and add, no virtual dispatch per item
@@ -822,9 +839,9 @@ cdef class _RemainingIndex:
     cdef vector[vector[uint64_t]] levels
     cdef object per_value, per_bin  # the Buckets' numpy buffers
     # sparse only: nodes[prefix] is the top node of that prefix's tree (mask 0: empty)
-    cdef vector[RadixNode] nodes
-    cdef vector[int64_t] entries  # the nodes' children, in blocks of 2^k slots
-    cdef int64_t nodes_used, entries_used
+    cdef RadixNode* nodes  # malloc'd, grown by realloc (no zero fill, no copy when remapped)
+    cdef int64_t* entries  # the nodes' children, in blocks of 2^k slots
+    cdef int64_t nodes_used, nodes_size, entries_used, entries_size
     cdef int64_t free_blocks[RADIX_BITS + 1]  # per block class: a free block, linked by slot 0
     cdef int64_t free_node  # linked by base
     cdef int64_t free_bucket  # linked by last
@@ -834,7 +851,6 @@ cdef class _RemainingIndex:
     def __cinit__(self, int64_t capacity, int64_t n):
         cdef int64_t top_values, words, slots
         cdef int level = 0
-        cdef RadixNode empty
         while not _dense_ok((capacity >> (RADIX_BITS * self.depth)) + 1, n):
             self.depth += 1
         self.shift = RADIX_BITS * self.depth
@@ -863,15 +879,20 @@ cdef class _RemainingIndex:
         self.buckets.child = self.buckets.link + n
         self.buckets.sibling = self.buckets.child + n
         if self.depth > 0:
-            empty.mask = 0
-            empty.base = -1
-            self.nodes.resize(top_values + 64, empty)
             self.nodes_used = top_values
-            self.entries.resize(256)
+            grow(<void**>&self.nodes, &self.nodes_size, top_values + 1024, sizeof(RadixNode))
+            grow(<void**>&self.entries, &self.entries_size, 4096, sizeof(int64_t))
+            for words in range(top_values):
+                self.nodes[words].mask = 0
+                self.nodes[words].base = -1  # empty
             for level in range(RADIX_BITS + 1):
                 self.free_blocks[level] = -1
             self.free_node = -1
             self.free_bucket = -1
+
+    def __dealloc__(self):
+        free(self.nodes)
+        free(self.entries)
 
     # ---- pools: child blocks, nodes, buckets (grown by doubling, reused through free lists)
 
@@ -882,8 +903,8 @@ cdef class _RemainingIndex:
             return block
         block = self.entries_used
         self.entries_used += 1 << size_class
-        if self.entries_used > <int64_t>self.entries.size():
-            self.entries.resize(2 * self.entries_used)
+        if self.entries_used > self.entries_size:
+            grow(<void**>&self.entries, &self.entries_size, self.entries_used, sizeof(int64_t))
         return block
 
     cdef inline void block_free(self, int64_t block, int size_class) noexcept nogil:
@@ -892,7 +913,7 @@ cdef class _RemainingIndex:
 
     cdef int node_start(self, int64_t node, int digit, int64_t child) except -1 nogil:
         """Make the empty ``node`` hold one child."""
-        cdef int64_t base = self.block_alloc(0)
+        cdef int64_t base = self.block_alloc(block_class(1))
         self.entries[base] = child
         self.nodes[node].base = base
         self.nodes[node].mask = (<uint64_t>1) << digit
@@ -905,8 +926,8 @@ cdef class _RemainingIndex:
         else:
             node = self.nodes_used
             self.nodes_used += 1
-            if self.nodes_used > <int64_t>self.nodes.size():
-                self.nodes.resize(2 * self.nodes_used)
+            if self.nodes_used > self.nodes_size:
+                grow(<void**>&self.nodes, &self.nodes_size, self.nodes_used, sizeof(RadixNode))
         self.node_start(node, digit, child)
         return node
 
@@ -934,9 +955,9 @@ cdef class _RemainingIndex:
         cdef int64_t count = popcount(at.mask), position = popcount(at.mask & below(digit))
         cdef int64_t base = at.base, moved, i
         cdef int64_t* entry
-        if count & (count - 1) == 0:  # the block is full: move to one twice as large
-            moved = self.block_alloc(block_class(count) + 1)
-            entry = self.entries.data()
+        if block_class(count + 1) != block_class(count):  # full: move to one twice as large
+            moved = self.block_alloc(block_class(count + 1))
+            entry = self.entries
             for i in range(position):
                 entry[moved + i] = entry[base + i]
             for i in range(position, count):
@@ -944,7 +965,7 @@ cdef class _RemainingIndex:
             self.block_free(base, block_class(count))
             at.base = base = moved
         else:
-            entry = self.entries.data()
+            entry = self.entries
             for i in range(count, position, -1):
                 entry[base + i] = entry[base + i - 1]
         entry[base + position] = child
@@ -959,11 +980,11 @@ cdef class _RemainingIndex:
         cdef int64_t* entry
         at.mask &= ~((<uint64_t>1) << digit)
         if count == 0:
-            self.block_free(base, 0)
+            self.block_free(base, block_class(1))
             return 0
-        if count & (count - 1) == 0:  # half the block is enough: blocks stay <= 2x full
+        if block_class(count) != block_class(count + 1):  # half the block is enough
             moved = self.block_alloc(block_class(count))
-            entry = self.entries.data()
+            entry = self.entries
             for i in range(position):
                 entry[moved + i] = entry[base + i]
             for i in range(position, count):
@@ -971,7 +992,7 @@ cdef class _RemainingIndex:
             self.block_free(base, block_class(count + 1))
             at.base = moved
         else:
-            entry = self.entries.data()
+            entry = self.entries
             for i in range(position, count):
                 entry[base + i] = entry[base + i + 1]
         return count
