@@ -1090,12 +1090,12 @@ cdef class _RemainingIndex:
     cdef int sparse_remove(self, int64_t value, int64_t bucket) except -1 nogil:
         """Drop ``value``, whose bucket emptied, along the path of the query that found it."""
         cdef int level
-        cdef int64_t prefix = value >> self.shift
+        cdef int64_t prefix = value >> self.shift, low = value & self.low_mask
         self.buckets.of[bucket].last = self.free_bucket
         self.free_bucket = bucket
         if self.nodes[prefix].mask:
             for level in range(self.depth):
-                if self.child_remove(self.path[level], (value >> (RADIX_BITS * level)) & 63) > 0:
+                if self.child_remove(self.path[level], (low >> (RADIX_BITS * level)) & 63) > 0:
                     return 0
                 if level < self.depth - 1:  # a top node stays
                     self.nodes[self.path[level]].base = self.free_node
