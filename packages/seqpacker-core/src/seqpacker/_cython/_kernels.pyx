@@ -788,6 +788,8 @@ cdef enum:
 cdef struct RadixNode:
     # The occupied digits below this node (a bit each) and their children, in digit order, in
     # entries[base:base + popcount(mask)]: a block of 2^block_class(popcount(mask)) slots.
+    # A child >= 0 is a node of the level below; ~bucket (< 0) is the only value under that
+    # digit (a Bucket records its value), always so on level 0.
     uint64_t mask
     int64_t base
 
@@ -824,12 +826,14 @@ cdef class _RemainingIndex:
     Dense (capacity O(n), ``depth`` 0): a bit index over the values 0..capacity and a Bucket
     per value. Otherwise a sparse radix index: the prefixes ``value >> shift`` (a range O(n)
     wide) in the bit index, and under each prefix a tree of ``depth`` 64-ary levels whose
-    nodes exist only for occupied values (the top ones, one per prefix, are preallocated);
-    its leaves hold the number of the value's Bucket. A prefix that holds one value only
-    (the common case of spread-out values) keeps its Bucket in the top node (mask 0, base
-    the bucket) and grows a tree when a second value arrives. Memory: O(n) prefixes and buckets,
-    O(n * depth) nodes and child slots (blocks at most twice as large as their content),
-    never O(capacity); a query or an update visits at most 2 * depth nodes and the bit index.
+    nodes exist only where two values share the digits above (the top ones, one per prefix,
+    are preallocated): a digit under which one value lies holds its Bucket directly, and a
+    prefix with one value keeps its Bucket in the top node (mask 0, base the bucket). Spread
+    out values, the common case at large capacities, so cost no node at all. Nodes are split
+    when a second value arrives, never merged back (a node freed when its last child goes).
+    Memory: O(n) prefixes and buckets, O(n * depth) nodes and child slots (blocks at most
+    twice as large as their content, at least 4), never O(capacity); a query or an update
+    visits at most 2 * depth nodes and the bit index.
     """
 
     cdef int depth, shift
@@ -846,7 +850,10 @@ cdef class _RemainingIndex:
     cdef int64_t free_node  # linked by base
     cdef int64_t free_bucket  # linked by last
     cdef int64_t unused_bucket
-    cdef int64_t path[MAX_DEPTH]  # the nodes of the last query's value, leaf (0) to top
+    # The nodes above the last query's value, from the one whose child it is (found_level)
+    # up to the top (depth - 1).
+    cdef int64_t path[MAX_DEPTH]
+    cdef int found_level
 
     def __cinit__(self, int64_t capacity, int64_t n):
         cdef int64_t top_values, words, slots
@@ -997,50 +1004,61 @@ cdef class _RemainingIndex:
                 entry[base + i] = entry[base + i + 1]
         return count
 
-    cdef int64_t chain_new(self, int64_t low, int levels, int64_t bucket) except -1 nogil:
-        """New nodes for levels 0 .. levels - 1 that lead to ``bucket`` along ``low``'s digits
-        (``bucket`` itself when levels is 0)."""
-        cdef int level
-        cdef int64_t child = bucket
-        for level in range(levels):
-            child = self.node_new((low >> (RADIX_BITS * level)) & 63, child)
-        return child
+    cdef inline void child_set(self, int64_t node, int digit, int64_t child) noexcept nogil:
+        """Replace the child under an occupied ``digit`` of ``node``."""
+        cdef RadixNode* at = &self.nodes[node]
+        self.entries[at.base + popcount(at.mask & below(digit))] = child
 
-    # ---- sparse queries: they leave the nodes of the value found in path
+    cdef int64_t split(
+        self, int64_t low, int64_t bucket, int64_t other_low, int64_t other_bucket, int level
+    ) except -1 nogil:
+        """The node of ``level`` (and those below it) that tells two lows apart; they share
+        the digits above ``level``."""
+        cdef int digit = (low >> (RADIX_BITS * level)) & 63
+        cdef int other = (other_low >> (RADIX_BITS * level)) & 63
+        cdef int64_t node
+        if digit == other:
+            return self.node_new(
+                digit, self.split(low, bucket, other_low, other_bucket, level - 1)
+            )
+        node = self.node_new(digit, ~bucket)
+        self.child_insert(node, other, ~other_bucket)
+        return node
 
-    cdef int64_t tree_descend(
-        self, int64_t node, int level, int64_t low, bint largest, int64_t* bucket
-    ) noexcept nogil:
-        """From ``node`` (at ``level``) along the smallest (largest) digits to a bucket."""
+    # ---- sparse queries: they leave the nodes above the value found in path[found_level:]
+
+    cdef int64_t tree_descend(self, int64_t child, int level, bint largest) noexcept nogil:
+        """From ``child`` (a node of ``level``, or a single value) along the smallest (largest)
+        digits to the bucket of a single value."""
         cdef RadixNode* at
-        cdef int digit
-        while level >= 0:
-            at = &self.nodes[node]
-            self.path[level] = node
+        while child >= 0:
+            at = &self.nodes[child]
+            self.path[level] = child
             if largest:
-                digit = msb(at.mask)
-                node = self.entries[at.base + popcount(at.mask) - 1]
+                child = self.entries[at.base + popcount(at.mask) - 1]
             else:
-                digit = ctz(at.mask)
-                node = self.entries[at.base]
-            low |= (<int64_t>digit) << (RADIX_BITS * level)
+                child = self.entries[at.base]
             level -= 1
-        bucket[0] = node
-        return low
+        self.found_level = level + 1
+        return ~child
 
-    cdef int64_t tree_successor(self, int64_t node, int64_t low, int64_t* bucket) noexcept nogil:
-        """The smallest value >= ``low`` in the (non-empty) tree of ``node``, or -1."""
+    cdef int64_t tree_successor(self, int64_t node, int64_t low) noexcept nogil:
+        """The bucket of the smallest value >= ``low`` in the tree of top ``node``, or -1."""
         cdef int level = self.depth - 1, digit
+        cdef int64_t child
         cdef uint64_t higher
         while True:  # follow low's own digits while they are occupied
             digit = (low >> (RADIX_BITS * level)) & 63
             self.path[level] = node
             if not (self.nodes[node].mask >> digit) & 1:
                 break
-            node = self.child_of(node, digit)
-            if level == 0:
-                bucket[0] = node
-                return low
+            child = self.child_of(node, digit)
+            if child < 0:  # one value under this digit
+                if (self.buckets.of[~child].value & self.low_mask) >= low:
+                    self.found_level = level
+                    return ~child
+                break  # smaller than low: the next digit up has the successor
+            node = child
             level -= 1
         while True:  # the next occupied digit above low's, here or in an ancestor
             higher = self.nodes[self.path[level]].mask & (((~(<uint64_t>0)) << digit) << 1)
@@ -1050,29 +1068,24 @@ cdef class _RemainingIndex:
             if level == self.depth:
                 return -1
             digit = (low >> (RADIX_BITS * level)) & 63
-        digit = ctz(higher)
-        low = ((low >> (RADIX_BITS * (level + 1))) << (RADIX_BITS * (level + 1))) | (
-            (<int64_t>digit) << (RADIX_BITS * level)
-        )
-        return self.tree_descend(self.child_of(self.path[level], digit), level - 1, low, False, bucket)
+        return self.tree_descend(self.child_of(self.path[level], ctz(higher)), level - 1, False)
 
     cdef inline int64_t prefix_extreme(self, int64_t prefix, bint largest, int64_t* bucket) noexcept nogil:
         """The smallest (largest) value of an occupied prefix."""
         if self.nodes[prefix].mask:
-            return (prefix << self.shift) | self.tree_descend(
-                prefix, self.depth - 1, 0, largest, bucket
-            )
-        bucket[0] = self.nodes[prefix].base
+            bucket[0] = self.tree_descend(prefix, self.depth - 1, largest)
+        else:
+            bucket[0] = self.nodes[prefix].base
         return self.buckets.of[bucket[0]].value
 
     cdef int64_t sparse_successor(self, int64_t value, int64_t* bucket) noexcept nogil:
         """The smallest indexed value >= ``value`` (<= capacity), or -1."""
-        cdef int64_t prefix = value >> self.shift, low
+        cdef int64_t prefix = value >> self.shift
         cdef RadixNode* top = &self.nodes[prefix]
         if top.mask:
-            low = self.tree_successor(prefix, value & self.low_mask, bucket)
-            if low >= 0:
-                return (prefix << self.shift) | low
+            bucket[0] = self.tree_successor(prefix, value & self.low_mask)
+            if bucket[0] >= 0:
+                return self.buckets.of[bucket[0]].value
         elif top.base >= 0 and self.buckets.of[top.base].value >= value:
             bucket[0] = top.base
             return self.buckets.of[top.base].value
@@ -1094,7 +1107,7 @@ cdef class _RemainingIndex:
         self.buckets.of[bucket].last = self.free_bucket
         self.free_bucket = bucket
         if self.nodes[prefix].mask:
-            for level in range(self.depth):
+            for level in range(self.found_level, self.depth):
                 if self.child_remove(self.path[level], (low >> (RADIX_BITS * level)) & 63) > 0:
                     return 0
                 if level < self.depth - 1:  # a top node stays
@@ -1106,7 +1119,7 @@ cdef class _RemainingIndex:
 
     cdef int64_t sparse_bucket(self, int64_t value) except -1 nogil:
         """The bucket of ``value``, made (empty) when the value is not indexed yet."""
-        cdef int64_t node = value >> self.shift, low = value & self.low_mask, bucket
+        cdef int64_t node = value >> self.shift, low = value & self.low_mask, bucket, child
         cdef int64_t single_low
         cdef int level = self.depth - 1, digit
         cdef RadixNode* top = &self.nodes[node]
@@ -1119,22 +1132,24 @@ cdef class _RemainingIndex:
                 return bucket
             if self.buckets.of[bucket].value == value:
                 return bucket
-            # A second value: the first one moves into a tree.
+            # A second value: the top node becomes a tree's, with the first one as a child.
             single_low = self.buckets.of[bucket].value & self.low_mask
-            self.node_start(
-                node,
-                (single_low >> (RADIX_BITS * level)) & 63,
-                self.chain_new(single_low, level, bucket),
-            )
+            self.node_start(node, (single_low >> (RADIX_BITS * level)) & 63, ~bucket)
         while True:
             digit = (low >> (RADIX_BITS * level)) & 63
             if not (self.nodes[node].mask >> digit) & 1:
                 bucket = self.bucket_new(value)
-                self.child_insert(node, digit, self.chain_new(low, level, bucket))
+                self.child_insert(node, digit, ~bucket)
                 return bucket
-            node = self.child_of(node, digit)
-            if level == 0:
-                return node
+            child = self.child_of(node, digit)
+            if child < 0:  # one value under this digit: it stays if it is ours, else split
+                if self.buckets.of[~child].value == value:
+                    return ~child
+                bucket = self.bucket_new(value)
+                single_low = self.buckets.of[~child].value & self.low_mask
+                self.child_set(node, digit, self.split(low, bucket, single_low, ~child, level - 1))
+                return bucket
+            node = child
             level -= 1
 
     # ---- the interface of fit_by_remaining
