@@ -856,7 +856,7 @@ cdef class _RemainingIndex:
     cdef int found_level
 
     def __cinit__(self, int64_t capacity, int64_t n):
-        cdef int64_t top_values, words, slots
+        cdef int64_t top_values, words, slots, prefix
         cdef int level = 0
         while not _dense_ok((capacity >> (RADIX_BITS * self.depth)) + 1, n):
             self.depth += 1
@@ -889,9 +889,9 @@ cdef class _RemainingIndex:
             self.nodes_used = top_values
             grow(<void**>&self.nodes, &self.nodes_size, top_values + 1024, sizeof(RadixNode))
             grow(<void**>&self.entries, &self.entries_size, 4096, sizeof(int64_t))
-            for words in range(top_values):
-                self.nodes[words].mask = 0
-                self.nodes[words].base = -1  # empty
+            for prefix in range(top_values):
+                self.nodes[prefix].mask = 0
+                self.nodes[prefix].base = -1  # empty
             for level in range(RADIX_BITS + 1):
                 self.free_blocks[level] = -1
             self.free_node = -1
