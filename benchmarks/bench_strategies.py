@@ -134,26 +134,31 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_pathological:
         print("\npathological inputs")
         print(row(HEADER, WIDTHS))
-        base: dict[str, float] = {}
-        at_largest: dict[str, float] = {}
-        for capacity in (CAPACITY, 2**17, 2**20, 2**24):
+        sweep = (CAPACITY, 2**17, 2**20, 2**24, 2**31 - 1)
+        ms_at: dict[int, dict[str, float]] = {capacity: {} for capacity in sweep}
+        for capacity in sweep:
             lengths = np.random.default_rng(capacity).integers(1, capacity + 1, 10_000)
+            power = capacity & (capacity - 1) == 0
+            label = f"uniform cap {f'2^{capacity.bit_length() - 1}' if power else capacity}"
             for strategy in strategies:
-                ms = report(
-                    f"uniform cap 2^{capacity.bit_length() - 1}", lengths, capacity, strategy, args
-                )
-                if capacity == CAPACITY:
-                    base[strategy] = ms
-                if capacity == 2**24:
-                    at_largest[strategy] = ms
+                ms_at[capacity][strategy] = report(label, lengths, capacity, strategy, args)
+        # Best/worst fit's sparse index with many bins (the 10k rows above hold few).
+        for n in [size for size in sizes if size > 10_000]:
+            lengths = np.random.default_rng(n).integers(1, 2**24 + 1, n)
+            for strategy in [s for s in ("bf", "wf", "bfd", "obfd", "obfdp") if s in strategies]:
+                report("uniform cap 2^24", lengths, 2**24, strategy, args)
         twins = np.array([1500] * 80_000 + [500] * 80_000, dtype=np.int64)
         for strategy in [s for s in ("bf", "wf", "bfd") if s in strategies]:
             report("[1500]*80k+[500]*80k", twins, CAPACITY, strategy, args)
         if "hk" in strategies:
             report("100k x 204", np.full(100_000, 204, dtype=np.int64), CAPACITY, "hk", args)
-        print("\ncapacity 2^24 vs 2048 (10k items, cython):")
+        print("\ncapacity 2^24 and 2^31-1 vs 2048 (10k items, cython):")
         for strategy in strategies:
-            print(f"  {strategy:6} {at_largest[strategy] / base[strategy]:.2f}x")
+            base = ms_at[CAPACITY][strategy]
+            print(
+                f"  {strategy:6} {ms_at[2**24][strategy] / base:.2f}x"
+                f"  {ms_at[2**31 - 1][strategy] / base:.2f}x"
+            )
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(f"\npeak RSS of this process: {peak / 1024:.0f} MiB")

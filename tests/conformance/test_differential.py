@@ -166,6 +166,56 @@ def test_large_inputs_pack_identically(capacity: int, high: int) -> None:
         assert_same_bins(Packer(capacity, "bfd").pack(lengths), obfd)
 
 
+# Capacities beyond the dense limit of small inputs (65536 + 4n values): the Cython backend's
+# sparse radix index over remaining space, with 1 (70_000) up to 4 (2^40) levels of 64 digits.
+SPARSE_CAPACITIES = [70_000, 2**20, 2**24 + 5, 2**31 - 1, 2**40]
+FIT_BY_REMAINING = ["bf", "wf", "bfd", "obfd", "obfdp"]
+
+
+@st.composite
+def sparse_index_inputs(draw: st.DrawFn) -> tuple[list[int], int]:
+    """Remaining spaces that share prefixes and digits, sit on digit boundaries (offsets by
+    multiples of powers of 64), repeat (many bins with equal space), or spread out."""
+    capacity = draw(st.one_of(st.sampled_from(SPARSE_CAPACITIES), st.integers(70_000, 2**40)))
+    step = 64 ** draw(st.integers(0, 3))
+    offsets = st.one_of(
+        st.integers(0, 200),  # bins left with little space: many values in one leaf
+        st.integers(0, 2**14),  # a few hundred values over some prefixes: many small trees
+        st.integers(0, 63).map(lambda digit: digit * step),
+        st.integers(0, capacity - 1),
+    )
+    near_full = offsets.map(lambda offset: capacity - min(offset, capacity - 1))
+    small = st.integers(1, draw(st.sampled_from([64, 4096, capacity // 3 or 1])))
+    values = st.one_of(near_full, small, st.integers(1, capacity))
+    if draw(st.booleans()):
+        values = st.sampled_from(draw(st.lists(values, min_size=1, max_size=4)))
+    return draw(st.lists(values, min_size=1, max_size=300)), capacity
+
+
+@SETTINGS
+@given(inputs=sparse_index_inputs(), strategy=st.sampled_from(FIT_BY_REMAINING))
+def test_large_capacities_fit_identically(inputs: tuple[list[int], int], strategy: str) -> None:
+    lengths, capacity = inputs
+    expected, actual = on_both(lambda: Packer(capacity, strategy).pack(lengths))
+    assert_same_packing(expected, actual)
+    assert_valid(actual, lengths, capacity)
+
+
+@pytest.mark.parametrize("capacity", [2**24, 2**31 - 1, 2**40], ids=["2^24", "2^31-1", "2^40"])
+def test_many_bins_at_large_capacities_fit_identically(capacity: int) -> None:
+    """Thousands of open bins: equal spaces by the hundred (few distinct lengths) next to
+    distinct ones, so that radix nodes fill, split into larger blocks and empty again."""
+    rng = np.random.default_rng(capacity)
+    repeated = rng.choice(capacity - rng.integers(0, 5000, 40), 6000)
+    distinct = rng.integers(1, capacity + 1, 6000)
+    tiny = rng.integers(1, 100, 3000)
+    lengths = np.concatenate([repeated, distinct, tiny])
+    rng.shuffle(lengths)
+    for strategy in FIT_BY_REMAINING:
+        expected, actual = on_both(lambda s=strategy: Packer(capacity, s).pack(lengths))
+        assert_same_packing(expected, actual)
+
+
 @st.composite
 def bad_inputs(draw: st.DrawFn) -> tuple[Any, int]:
     capacity = draw(st.integers(1, 1000))

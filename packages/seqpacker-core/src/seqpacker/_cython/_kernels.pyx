@@ -16,8 +16,8 @@ written while packing, then read) than the second thread saved (measured).
 
 Indexes never allocate per unit of capacity unless that is bounded by O(n) (``_dense_ok``):
 the counting sort and best fit's bit index over remaining space; beyond that radix passes (a
-comparison sort past 32-bit capacities) and a treap over the bins take over, with identical
-answers.
+comparison sort past 32-bit capacities) and a sparse radix index over remaining space (64-ary
+nodes for occupied values only) take over, with identical answers.
 
 Costs that decided the design (measured on the 2-core VM): a random memory access costs far
 more than arithmetic there, so packing loops read lengths in sequence (``sizes``), first fit's
@@ -27,7 +27,7 @@ of bin numbers (a pairing heap only for the rare out-of-order arrival).
 
 cimport cython
 from libc.stdint cimport INT16_MAX, INT32_MAX, UINT32_MAX, int16_t, int32_t, int64_t, uint64_t
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memset
 from libcpp.unordered_map cimport unordered_map
 from libcpp.utility cimport pair
@@ -376,8 +376,8 @@ cdef void gather_sizes(int64_t* sizes, const int64_t* lengths, const id_t* ids, 
 
 
 cdef enum:
-    RADIX_BITS = 11  # 2048 counters per pass: 16 KiB, in L1
-    RADIX_SIZE = 2048
+    SORT_RADIX_BITS = 11  # 2048 counters per pass: 16 KiB, in L1
+    SORT_RADIX_SIZE = 2048
 
 
 cdef uint64_t* radix_decreasing(
@@ -390,7 +390,7 @@ cdef uint64_t* radix_decreasing(
     or ``spare``). Passes: the bits of capacity - 1 over 11 (3 for 2**24), each a histogram
     and a scatter (the comparison sort it replaces took 4x the time of the counting sort).
     """
-    cdef int64_t counts[RADIX_SIZE]
+    cdef int64_t counts[SORT_RADIX_SIZE]
     cdef int64_t i, digit, running, count
     cdef int shift, key_bits = 0 if capacity == 1 else msb(<uint64_t>(capacity - 1)) + 1
     cdef uint64_t* swap
@@ -400,20 +400,20 @@ cdef uint64_t* radix_decreasing(
     while shift < 32 + key_bits:
         memset(counts, 0, sizeof(counts))
         for i in range(n):
-            counts[(entries[i] >> shift) & (RADIX_SIZE - 1)] += 1
+            counts[(entries[i] >> shift) & (SORT_RADIX_SIZE - 1)] += 1
         running = 0
-        for digit in range(RADIX_SIZE):
+        for digit in range(SORT_RADIX_SIZE):
             count = counts[digit]
             counts[digit] = running
             running += count
         for i in range(n):
-            digit = (entries[i] >> shift) & (RADIX_SIZE - 1)
+            digit = (entries[i] >> shift) & (SORT_RADIX_SIZE - 1)
             spare[counts[digit]] = entries[i]
             counts[digit] += 1
         swap = entries
         entries = spare
         spare = swap
-        shift += RADIX_BITS
+        shift += SORT_RADIX_BITS
     return entries
 
 
@@ -891,168 +891,159 @@ cdef int64_t heap_pop(int64_t root, int64_t* child, int64_t* sibling) noexcept n
     return merged
 
 
-cdef struct Buckets:
+cdef struct Bucket:
     # The bins of one remaining-space value, lowest number first: a FIFO of bin numbers that
     # arrived in increasing order (nearly all of them, with decreasing items), plus a pairing
-    # heap for the ones that arrived below the FIFO's last.
-    int64_t* first  # per value: FIFO head, -1 when empty
-    int64_t* last  # per value: FIFO tail
-    int64_t* heap  # per value: heap root, -1 when empty
+    # heap for the ones that arrived below the FIFO's last. One struct: one cache line visit.
+    int64_t first  # FIFO head, -1 when empty
+    int64_t last  # FIFO tail
+    int64_t heap  # heap root, -1 when empty
+    int64_t value  # sparse index: the remaining space of its bins
+
+
+cdef struct Buckets:
+    Bucket* of  # per value (dense index) or per bucket number (sparse index)
     int64_t* link  # per bin: the next bin in its FIFO
     int64_t* child  # per bin: pairing-heap links
     int64_t* sibling
 
 
-cdef inline bint buckets_empty(Buckets* buckets, int64_t value) noexcept nogil:
-    return buckets.first[value] < 0 and buckets.heap[value] < 0
+cdef inline bint bucket_empty(Bucket* bucket) noexcept nogil:
+    return bucket.first < 0 and bucket.heap < 0
 
 
-cdef inline int64_t buckets_pop(Buckets* buckets, int64_t value) noexcept nogil:
+cdef inline int64_t buckets_pop(Buckets* buckets, Bucket* bucket) noexcept nogil:
     """Remove and return the lowest bin number of a non-empty bucket."""
-    cdef int64_t head = buckets.first[value], root = buckets.heap[value]
+    cdef int64_t head = bucket.first, root = bucket.heap
     if root >= 0 and (head < 0 or root < head):
-        buckets.heap[value] = heap_pop(root, buckets.child, buckets.sibling)
+        bucket.heap = heap_pop(root, buckets.child, buckets.sibling)
         return root
-    buckets.first[value] = buckets.link[head]
+    bucket.first = buckets.link[head]
     return head
 
 
-cdef inline void buckets_push(Buckets* buckets, int64_t value, int64_t bin_number) noexcept nogil:
+cdef inline void buckets_push(Buckets* buckets, Bucket* bucket, int64_t bin_number) noexcept nogil:
     cdef int64_t tail
-    if buckets.first[value] < 0:
-        buckets.first[value] = bin_number
-        buckets.last[value] = bin_number
+    if bucket.first < 0:
+        bucket.first = bin_number
+        bucket.last = bin_number
         buckets.link[bin_number] = -1
         return
-    tail = buckets.last[value]
+    tail = bucket.last
     if bin_number > tail:
         buckets.link[tail] = bin_number
-        buckets.last[value] = bin_number
+        bucket.last = bin_number
         buckets.link[bin_number] = -1
     else:
         # Heap links are set only here, so their pages are never touched by inputs whose
         # buckets stay in order (heap_pop leaves every node it removes with -1, -1).
         buckets.child[bin_number] = -1
         buckets.sibling[bin_number] = -1
-        buckets.heap[value] = heap_meld(
-            buckets.heap[value], bin_number, buckets.child, buckets.sibling
-        )
+        bucket.heap = heap_meld(bucket.heap, bin_number, buckets.child, buckets.sibling)
 
 
-cdef struct Treap:
-    # An ordered set of (remaining, bin) pairs whose nodes are the bins themselves (a bin is
-    # indexed at most once), so it allocates nothing while packing. Priorities are a fixed
-    # hash of the bin number; they shape the tree, never the answers.
-    int64_t root
-    int64_t* key  # per bin: its remaining space while indexed
-    int64_t* left
-    int64_t* right
+cdef extern from *:
+    """
+    /* The number of set bits; the popcnt instruction where the build targets it (the default
+       x86-64 target does not), else the branch-free SWAR count, both a few cycles. */
+    static inline int seqpacker_popcount(uint64_t w) {
+    #if defined(__POPCNT__)
+        return __builtin_popcountll(w);
+    #else
+        w = w - ((w >> 1) & 0x5555555555555555ULL);
+        w = (w & 0x3333333333333333ULL) + ((w >> 2) & 0x3333333333333333ULL);
+        w = (w + (w >> 4)) & 0x0F0F0F0F0F0F0F0FULL;
+        return (int)((w * 0x0101010101010101ULL) >> 56);
+    #endif
+    }
+    """
+    int popcount "seqpacker_popcount"(uint64_t w) noexcept nogil
 
 
-cdef inline uint64_t treap_priority(int64_t bin_number) noexcept nogil:
-    cdef uint64_t z = (<uint64_t>bin_number + 1) * GOLDEN_GAMMA
-    z = (z ^ (z >> 30)) * MIX_1
-    return z ^ (z >> 27)
+cdef enum:
+    RADIX_BITS = 6  # a radix node has 64 digits: its occupancy is one word
+    MAX_DEPTH = 8  # capacity >> (6 * 8) < 2^16 always fits the dense top
 
 
-cdef inline bint treap_before(Treap* treap, int64_t key, int64_t bin_number, int64_t node) noexcept nogil:
-    """(key, bin_number) < (key of node, node)."""
-    return key < treap.key[node] or (key == treap.key[node] and bin_number < node)
+cdef struct RadixNode:
+    # The occupied digits below this node (a bit each) and their children, in digit order, in
+    # entries[base:base + popcount(mask)]: a block of 2^block_class(popcount(mask)) slots.
+    # A child >= 0 is a node of the level below; ~bucket (< 0) is the only value under that
+    # digit (a Bucket records its value), always so on level 0.
+    uint64_t mask
+    int64_t base
 
 
-cdef int64_t treap_merge(Treap* treap, int64_t low, int64_t high) noexcept nogil:
-    """Join two treaps, every pair of ``low`` before every pair of ``high``."""
-    if low < 0:
-        return high
-    if high < 0:
-        return low
-    if treap_priority(low) > treap_priority(high):
-        treap.right[low] = treap_merge(treap, treap.right[low], high)
-        return low
-    treap.left[high] = treap_merge(treap, low, treap.left[high])
-    return high
+cdef enum:
+    MIN_BLOCK_CLASS = 2  # blocks of 4 slots or more: most nodes never move theirs
 
 
-cdef void treap_split(
-    Treap* treap, int64_t node, int64_t key, int64_t bin_number, int64_t* low, int64_t* high
-) noexcept nogil:
-    """Pairs before (key, bin_number) into ``low``, the others into ``high``."""
-    if node < 0:
-        low[0] = -1
-        high[0] = -1
-    elif not treap_before(treap, key, bin_number, node):  # node's pair is before
-        treap_split(treap, treap.right[node], key, bin_number, &treap.right[node], high)
-        low[0] = node
-    else:
-        treap_split(treap, treap.left[node], key, bin_number, low, &treap.left[node])
-        high[0] = node
+cdef inline int block_class(int64_t count) noexcept nogil:
+    """log2 of the block size that holds ``count`` >= 1 children (a power of two >= 4)."""
+    return MIN_BLOCK_CLASS if count <= 4 else msb(<uint64_t>(count - 1)) + 1
 
 
-cdef void treap_insert(Treap* treap, int64_t key, int64_t bin_number) noexcept nogil:
-    cdef int64_t low, high
-    treap.key[bin_number] = key
-    treap.left[bin_number] = -1
-    treap.right[bin_number] = -1
-    treap_split(treap, treap.root, key, bin_number, &low, &high)
-    treap.root = treap_merge(treap, treap_merge(treap, low, bin_number), high)
+cdef inline uint64_t below(int digit) noexcept nogil:
+    return ((<uint64_t>1) << digit) - 1
 
 
-cdef int64_t treap_erase(Treap* treap, int64_t node, int64_t target) noexcept nogil:
-    """The subtree ``node`` without ``target`` (which it holds)."""
-    if node == target:
-        return treap_merge(treap, treap.left[node], treap.right[node])
-    if treap_before(treap, treap.key[target], target, node):
-        treap.left[node] = treap_erase(treap, treap.left[node], target)
-    else:
-        treap.right[node] = treap_erase(treap, treap.right[node], target)
-    return node
-
-
-cdef int64_t treap_lower_bound(Treap* treap, int64_t key) noexcept nogil:
-    """The first pair whose remaining space is >= key (lowest bin among equals), or -1."""
-    cdef int64_t node = treap.root, found = -1
-    while node >= 0:
-        if treap.key[node] >= key:
-            found = node
-            node = treap.left[node]
-        else:
-            node = treap.right[node]
-    return found
-
-
-cdef int64_t treap_max_key(Treap* treap) noexcept nogil:
-    cdef int64_t node = treap.root
-    if node < 0:
-        return -1
-    while treap.right[node] >= 0:
-        node = treap.right[node]
-    return treap.key[node]
+cdef int grow(void** buffer, int64_t* size, int64_t needed, size_t item) except -1 nogil:
+    """Make room for ``needed`` items (at least doubling ``size``); the contents stay."""
+    cdef int64_t larger = max(2 * size[0], needed)
+    cdef void* moved = realloc(buffer[0], larger * item)
+    if moved == NULL:
+        with gil:
+            raise MemoryError()
+    buffer[0] = moved
+    size[0] = larger
+    return 0
 
 
 @cython.final  # direct (inlinable) calls of take and add, no virtual dispatch per item
 cdef class _RemainingIndex:
-    """Bins by remaining space. Dense (capacity O(n)): the distinct values in a bit index,
-    each with its Buckets; otherwise a treap of (remaining, bin) over the bins."""
+    """Bins by remaining space; ties go to the lowest bin (each value's Bucket).
 
-    cdef bint dense
+    Dense (capacity O(n), ``depth`` 0): a bit index over the values 0..capacity and a Bucket
+    per value. Otherwise a sparse radix index: the prefixes ``value >> shift`` (a range O(n)
+    wide) in the bit index, and under each prefix a tree of ``depth`` 64-ary levels whose
+    nodes exist only where two values share the digits above (the top ones, one per prefix,
+    are preallocated): a digit under which one value lies holds its Bucket directly, and a
+    prefix with one value keeps its Bucket in the top node (mask 0, base the bucket). Spread
+    out values, the common case at large capacities, so cost no node at all. Nodes are split
+    when a second value arrives, never merged back (a node freed when its last child goes).
+    Memory: O(n) prefixes and buckets, O(n * depth) nodes and child slots (blocks at most
+    twice as large as their content, at least 4), never O(capacity); a query or an update
+    visits at most 2 * depth nodes and the bit index.
+    """
+
+    cdef int depth, shift
+    cdef int64_t low_mask
     cdef BitIndex bits
     cdef Buckets buckets
     cdef vector[vector[uint64_t]] levels
-    cdef vector[int64_t] per_value
-    cdef object per_bin
-    cdef Treap treap
+    cdef object per_value, per_bin  # the Buckets' numpy buffers
+    # sparse only: nodes[prefix] is the top node of that prefix's tree (mask 0: empty)
+    cdef RadixNode* nodes  # malloc'd, grown by realloc (no zero fill, no copy when remapped)
+    cdef int64_t* entries  # the nodes' children, in blocks of 2^k slots
+    cdef int64_t nodes_used, nodes_size, entries_used, entries_size
+    cdef int64_t free_blocks[RADIX_BITS + 1]  # per block class: a free block, linked by slot 0
+    cdef int64_t free_node  # linked by base
+    cdef int64_t free_bucket  # linked by last
+    cdef int64_t unused_bucket
+    # The nodes above the last query's value, from the one whose child it is (found_level)
+    # up to the top (depth - 1).
+    cdef int64_t path[MAX_DEPTH]
+    cdef int found_level
 
     def __cinit__(self, int64_t capacity, int64_t n):
-        cdef int64_t words = capacity // 64 + 1, values = capacity + 1
+        cdef int64_t top_values, words, slots, prefix
         cdef int level = 0
-        self.dense = _dense_ok(capacity + 1, n)
-        self.per_bin = np.empty(3 * max(n, 1), np.int64)  # each entry is set before it is read
-        if not self.dense:
-            self.treap.root = -1
-            self.treap.key = <int64_t*><size_t>self.per_bin.ctypes.data
-            self.treap.left = self.treap.key + n
-            self.treap.right = self.treap.left + n
-            return
+        while not _dense_ok((capacity >> (RADIX_BITS * self.depth)) + 1, n):
+            self.depth += 1
+        self.shift = RADIX_BITS * self.depth
+        self.low_mask = ((<int64_t>1) << self.shift) - 1
+        top_values = (capacity >> self.shift) + 1
+        words = (top_values - 1) // 64 + 1
         while True:
             self.levels.push_back(vector[uint64_t](words, 0))
             words = (words + 63) // 64 if words > 1 else 0
@@ -1062,45 +1053,317 @@ cdef class _RemainingIndex:
         for level in range(self.bits.levels):
             self.bits.words[level] = self.levels[level].data()
             self.bits.sizes[level] = self.levels[level].size()
-        self.per_value.resize(3 * values, -1)
-        self.buckets.first = self.per_value.data()
-        self.buckets.last = self.buckets.first + values
-        self.buckets.heap = self.buckets.last + values
+        # Dense: a Bucket per value, all empty. Sparse: per bucket number, each set up when
+        # taken; a value indexed at any time holds a bin, so n + 1 buckets suffice.
+        slots = sizeof(Bucket) // sizeof(int64_t)
+        if self.depth == 0:
+            self.per_value = np.full(slots * top_values, -1, np.int64)
+        else:
+            self.per_value = empty_array(slots * (n + 1), np.int64)
+        self.buckets.of = <Bucket*><size_t>self.per_value.ctypes.data
+        self.per_bin = empty_array(3 * max(n, 1), np.int64)  # each entry is set before read
         self.buckets.link = <int64_t*><size_t>self.per_bin.ctypes.data
         self.buckets.child = self.buckets.link + n
         self.buckets.sibling = self.buckets.child + n
+        if self.depth > 0:
+            self.nodes_used = top_values
+            grow(<void**>&self.nodes, &self.nodes_size, top_values + 1024, sizeof(RadixNode))
+            grow(<void**>&self.entries, &self.entries_size, 4096, sizeof(int64_t))
+            for prefix in range(top_values):
+                self.nodes[prefix].mask = 0
+                self.nodes[prefix].base = -1  # empty
+            for level in range(RADIX_BITS + 1):
+                self.free_blocks[level] = -1
+            self.free_node = -1
+            self.free_bucket = -1
+
+    def __dealloc__(self):
+        free(self.nodes)
+        free(self.entries)
+
+    # ---- pools: child blocks, nodes, buckets (grown by doubling, reused through free lists)
+
+    cdef int64_t block_alloc(self, int size_class) except -1 nogil:
+        cdef int64_t block = self.free_blocks[size_class]
+        if block >= 0:
+            self.free_blocks[size_class] = self.entries[block]
+            return block
+        block = self.entries_used
+        self.entries_used += 1 << size_class
+        if self.entries_used > self.entries_size:
+            grow(<void**>&self.entries, &self.entries_size, self.entries_used, sizeof(int64_t))
+        return block
+
+    cdef inline void block_free(self, int64_t block, int size_class) noexcept nogil:
+        self.entries[block] = self.free_blocks[size_class]
+        self.free_blocks[size_class] = block
+
+    cdef int node_start(self, int64_t node, int digit, int64_t child) except -1 nogil:
+        """Make the empty ``node`` hold one child."""
+        cdef int64_t base = self.block_alloc(block_class(1))
+        self.entries[base] = child
+        self.nodes[node].base = base
+        self.nodes[node].mask = (<uint64_t>1) << digit
+        return 0
+
+    cdef int64_t node_new(self, int digit, int64_t child) except -1 nogil:
+        cdef int64_t node = self.free_node
+        if node >= 0:
+            self.free_node = self.nodes[node].base
+        else:
+            node = self.nodes_used
+            self.nodes_used += 1
+            if self.nodes_used > self.nodes_size:
+                grow(<void**>&self.nodes, &self.nodes_size, self.nodes_used, sizeof(RadixNode))
+        self.node_start(node, digit, child)
+        return node
+
+    cdef int64_t bucket_new(self, int64_t value) noexcept nogil:
+        """An empty bucket for ``value``."""
+        cdef int64_t bucket = self.free_bucket
+        if bucket >= 0:
+            self.free_bucket = self.buckets.of[bucket].last
+        else:
+            bucket = self.unused_bucket
+            self.unused_bucket += 1
+        self.buckets.of[bucket].first = -1
+        self.buckets.of[bucket].heap = -1
+        self.buckets.of[bucket].value = value
+        return bucket
+
+    cdef inline int64_t child_of(self, int64_t node, int digit) noexcept nogil:
+        """The child under an occupied ``digit`` of ``node``."""
+        cdef RadixNode* at = &self.nodes[node]
+        return self.entries[at.base + popcount(at.mask & below(digit))]
+
+    cdef int child_insert(self, int64_t node, int digit, int64_t child) except -1 nogil:
+        """Occupy ``digit`` of ``node`` (free before) with ``child``."""
+        cdef RadixNode* at = &self.nodes[node]
+        cdef int64_t count = popcount(at.mask), position = popcount(at.mask & below(digit))
+        cdef int64_t base = at.base, moved, i
+        cdef int64_t* entry
+        if block_class(count + 1) != block_class(count):  # full: move to one twice as large
+            moved = self.block_alloc(block_class(count + 1))
+            entry = self.entries
+            for i in range(position):
+                entry[moved + i] = entry[base + i]
+            for i in range(position, count):
+                entry[moved + i + 1] = entry[base + i]
+            self.block_free(base, block_class(count))
+            at.base = base = moved
+        else:
+            entry = self.entries
+            for i in range(count, position, -1):
+                entry[base + i] = entry[base + i - 1]
+        entry[base + position] = child
+        at.mask |= (<uint64_t>1) << digit
+        return 0
+
+    cdef int64_t child_remove(self, int64_t node, int digit) except -1 nogil:
+        """Free ``digit`` of ``node``; returns the children left (none: ``node`` is empty)."""
+        cdef RadixNode* at = &self.nodes[node]
+        cdef int64_t count = popcount(at.mask) - 1, position = popcount(at.mask & below(digit))
+        cdef int64_t base = at.base, moved, i
+        cdef int64_t* entry
+        at.mask &= ~((<uint64_t>1) << digit)
+        if count == 0:
+            self.block_free(base, block_class(1))
+            return 0
+        if block_class(count) != block_class(count + 1):  # half the block is enough
+            moved = self.block_alloc(block_class(count))
+            entry = self.entries
+            for i in range(position):
+                entry[moved + i] = entry[base + i]
+            for i in range(position, count):
+                entry[moved + i] = entry[base + i + 1]
+            self.block_free(base, block_class(count + 1))
+            at.base = moved
+        else:
+            entry = self.entries
+            for i in range(position, count):
+                entry[base + i] = entry[base + i + 1]
+        return count
+
+    cdef inline void child_set(self, int64_t node, int digit, int64_t child) noexcept nogil:
+        """Replace the child under an occupied ``digit`` of ``node``."""
+        cdef RadixNode* at = &self.nodes[node]
+        self.entries[at.base + popcount(at.mask & below(digit))] = child
+
+    cdef int64_t split(
+        self, int64_t low, int64_t bucket, int64_t other_low, int64_t other_bucket, int level
+    ) except -1 nogil:
+        """The node of ``level`` (and those below it) that tells two lows apart; they share
+        the digits above ``level``."""
+        cdef int digit = (low >> (RADIX_BITS * level)) & 63
+        cdef int other = (other_low >> (RADIX_BITS * level)) & 63
+        cdef int64_t node
+        if digit == other:
+            return self.node_new(
+                digit, self.split(low, bucket, other_low, other_bucket, level - 1)
+            )
+        node = self.node_new(digit, ~bucket)
+        self.child_insert(node, other, ~other_bucket)
+        return node
+
+    # ---- sparse queries: they leave the nodes above the value found in path[found_level:]
+
+    cdef int64_t tree_descend(self, int64_t child, int level, bint largest) noexcept nogil:
+        """From ``child`` (a node of ``level``, or a single value) along the smallest (largest)
+        digits to the bucket of a single value."""
+        cdef RadixNode* at
+        while child >= 0:
+            at = &self.nodes[child]
+            self.path[level] = child
+            if largest:
+                child = self.entries[at.base + popcount(at.mask) - 1]
+            else:
+                child = self.entries[at.base]
+            level -= 1
+        self.found_level = level + 1
+        return ~child
+
+    cdef int64_t tree_successor(self, int64_t node, int64_t low) noexcept nogil:
+        """The bucket of the smallest value >= ``low`` in the tree of top ``node``, or -1."""
+        cdef int level = self.depth - 1, digit
+        cdef int64_t child
+        cdef uint64_t higher
+        while True:  # follow low's own digits while they are occupied
+            digit = (low >> (RADIX_BITS * level)) & 63
+            self.path[level] = node
+            if not (self.nodes[node].mask >> digit) & 1:
+                break
+            child = self.child_of(node, digit)
+            if child < 0:  # one value under this digit
+                if (self.buckets.of[~child].value & self.low_mask) >= low:
+                    self.found_level = level
+                    return ~child
+                break  # smaller than low: the next digit up has the successor
+            node = child
+            level -= 1
+        while True:  # the next occupied digit above low's, here or in an ancestor
+            higher = self.nodes[self.path[level]].mask & (((~(<uint64_t>0)) << digit) << 1)
+            if higher:
+                break
+            level += 1
+            if level == self.depth:
+                return -1
+            digit = (low >> (RADIX_BITS * level)) & 63
+        return self.tree_descend(self.child_of(self.path[level], ctz(higher)), level - 1, False)
+
+    cdef inline int64_t prefix_extreme(self, int64_t prefix, bint largest, int64_t* bucket) noexcept nogil:
+        """The smallest (largest) value of an occupied prefix."""
+        if self.nodes[prefix].mask:
+            bucket[0] = self.tree_descend(prefix, self.depth - 1, largest)
+        else:
+            bucket[0] = self.nodes[prefix].base
+        return self.buckets.of[bucket[0]].value
+
+    cdef int64_t sparse_successor(self, int64_t value, int64_t* bucket) noexcept nogil:
+        """The smallest indexed value >= ``value`` (<= capacity), or -1."""
+        cdef int64_t prefix = value >> self.shift
+        cdef RadixNode* top = &self.nodes[prefix]
+        if top.mask:
+            bucket[0] = self.tree_successor(prefix, value & self.low_mask)
+            if bucket[0] >= 0:
+                return self.buckets.of[bucket[0]].value
+        elif top.base >= 0 and self.buckets.of[top.base].value >= value:
+            bucket[0] = top.base
+            return self.buckets.of[top.base].value
+        prefix = bits_successor(&self.bits, prefix + 1)
+        if prefix < 0:
+            return -1
+        return self.prefix_extreme(prefix, False, bucket)
+
+    cdef int64_t sparse_max(self, int64_t* bucket) noexcept nogil:
+        cdef int64_t prefix = bits_max(&self.bits)
+        if prefix < 0:
+            return -1
+        return self.prefix_extreme(prefix, True, bucket)
+
+    cdef int sparse_remove(self, int64_t value, int64_t bucket) except -1 nogil:
+        """Drop ``value``, whose bucket emptied, along the path of the query that found it."""
+        cdef int level
+        cdef int64_t prefix = value >> self.shift, low = value & self.low_mask
+        self.buckets.of[bucket].last = self.free_bucket
+        self.free_bucket = bucket
+        if self.nodes[prefix].mask:
+            for level in range(self.found_level, self.depth):
+                if self.child_remove(self.path[level], (low >> (RADIX_BITS * level)) & 63) > 0:
+                    return 0
+                if level < self.depth - 1:  # a top node stays
+                    self.nodes[self.path[level]].base = self.free_node
+                    self.free_node = self.path[level]
+        self.nodes[prefix].base = -1  # empty
+        bits_clear(&self.bits, prefix)
+        return 0
+
+    cdef int64_t sparse_bucket(self, int64_t value) except -1 nogil:
+        """The bucket of ``value``, made (empty) when the value is not indexed yet."""
+        cdef int64_t node = value >> self.shift, low = value & self.low_mask, bucket, child
+        cdef int64_t single_low
+        cdef int level = self.depth - 1, digit
+        cdef RadixNode* top = &self.nodes[node]
+        if not top.mask:
+            bucket = top.base
+            if bucket < 0:  # an empty prefix: the value alone, in the top node
+                bucket = self.bucket_new(value)
+                self.nodes[node].base = bucket
+                bits_set(&self.bits, node)
+                return bucket
+            if self.buckets.of[bucket].value == value:
+                return bucket
+            # A second value: the top node becomes a tree's, with the first one as a child.
+            single_low = self.buckets.of[bucket].value & self.low_mask
+            self.node_start(node, (single_low >> (RADIX_BITS * level)) & 63, ~bucket)
+        while True:
+            digit = (low >> (RADIX_BITS * level)) & 63
+            if not (self.nodes[node].mask >> digit) & 1:
+                bucket = self.bucket_new(value)
+                self.child_insert(node, digit, ~bucket)
+                return bucket
+            child = self.child_of(node, digit)
+            if child < 0:  # one value under this digit: it stays if it is ours, else split
+                if self.buckets.of[~child].value == value:
+                    return ~child
+                bucket = self.bucket_new(value)
+                single_low = self.buckets.of[~child].value & self.low_mask
+                self.child_set(node, digit, self.split(low, bucket, single_low, ~child, level - 1))
+                return bucket
+            node = child
+            level -= 1
+
+    # ---- the interface of fit_by_remaining
 
     cdef int64_t take(self, int64_t length, bint worst, int64_t* remaining) except -2 nogil:
         """Remove the chosen bin and return it (its space in ``remaining``), or -1."""
-        cdef int64_t space, bin_number
-        if self.dense:
+        cdef int64_t space, bin_number, bucket
+        if self.depth == 0:
             space = bits_max(&self.bits) if worst else bits_successor(&self.bits, length)
-            if space < length:  # also covers -1 (nothing indexed)
-                return -1
-            bin_number = buckets_pop(&self.buckets, space)
-            if buckets_empty(&self.buckets, space):
-                bits_clear(&self.bits, space)
+            bucket = space
         else:
-            space = treap_max_key(&self.treap) if worst else length
-            if space < length:  # also covers -1 (nothing indexed)
-                return -1
-            bin_number = treap_lower_bound(&self.treap, space)
-            if bin_number < 0:
-                return -1
-            space = self.treap.key[bin_number]
-            self.treap.root = treap_erase(&self.treap, self.treap.root, bin_number)
+            space = self.sparse_max(&bucket) if worst else self.sparse_successor(length, &bucket)
+        if space < length:  # also covers -1 (nothing indexed)
+            return -1
+        bin_number = buckets_pop(&self.buckets, &self.buckets.of[bucket])
+        if bucket_empty(&self.buckets.of[bucket]):
+            if self.depth == 0:
+                bits_clear(&self.bits, space)
+            else:
+                self.sparse_remove(space, bucket)
         remaining[0] = space
         return bin_number
 
     cdef int add(self, int64_t space, int64_t bin_number) except -1 nogil:
+        cdef int64_t bucket
         if space <= 0:
             return 0  # nothing fits a full bin
-        if self.dense:
-            if buckets_empty(&self.buckets, space):
+        if self.depth == 0:
+            bucket = space
+            if bucket_empty(&self.buckets.of[space]):
                 bits_set(&self.bits, space)
-            buckets_push(&self.buckets, space, bin_number)
         else:
-            treap_insert(&self.treap, space, bin_number)
+            bucket = self.sparse_bucket(space)
+        buckets_push(&self.buckets, &self.buckets.of[bucket], bin_number)
         return 0
 
 
