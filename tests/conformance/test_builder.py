@@ -12,7 +12,9 @@ from seqpacker import (
     OverflowReport,
     PackedArrays,
     PackResult,
+    RowBuffers,
     build_packed_arrays,
+    build_packed_arrays_at,
     pack_and_build,
     pack_sequences,
 )
@@ -317,3 +319,58 @@ def test_packed_arrays_pickle() -> None:
     clone = pickle.loads(pickle.dumps(arrays))
     assert_same_arrays(clone, arrays)
     assert clone.result == arrays.result
+
+
+def test_build_at_starts_reads_any_layout_of_int32_or_int64_values() -> None:
+    tokens = random_tokens(40, 30, seed=21)
+    result = pack_sequences([len(t) for t in tokens], 64, "obfd")
+    expected = build_packed_arrays(result, tokens, padding_value=3)
+    # The sequences in reverse order with a gap of junk tokens before each one.
+    values, starts = [], []
+    for sequence in reversed(tokens):
+        values += [9_999] * 3
+        starts.append(len(values))
+        values += sequence
+    starts = np.array(starts[::-1], dtype=np.int32)
+    for dtype in (np.int32, np.int64, np.uint16):
+        built = build_packed_arrays_at(
+            result, np.array(values, dtype=dtype), starts, padding_value=3
+        )
+        assert_same_arrays(built, expected)
+
+
+def test_build_at_starts_errors() -> None:
+    result = pack_sequences([2, 3], 8, "nf")
+    values = np.arange(10, dtype=np.int64)
+    with pytest.raises(ValueError, match="starts has 1 entries but the packing has 2"):
+        build_packed_arrays_at(result, values, np.array([0]))
+    with pytest.raises(ValueError, match="starts or ends outside"):
+        build_packed_arrays_at(result, values, np.array([0, 8]))
+    with pytest.raises(ValueError, match="starts or ends outside"):
+        build_packed_arrays_at(result, values, np.array([-1, 2]))
+    with pytest.raises(TypeError, match="must have an integer dtype"):
+        build_packed_arrays_at(result, values.astype(float), np.array([0, 2]))
+    with pytest.raises(TypeError, match="numpy arrays"):
+        build_packed_arrays_at(result, list(range(10)), np.array([0, 2]))  # type: ignore[arg-type]
+
+
+def test_building_into_reused_buffers() -> None:
+    buffers = RowBuffers.allocate(rows=12, capacity=64)
+    for seed in (31, 32):
+        tokens = random_tokens(30, 40, seed=seed)
+        result = pack_sequences([len(t) for t in tokens], 64, "bfd")
+        assert result.num_bins <= 12
+        for form in (tokens, FlatTokens(*_flat(tokens))):
+            built = build_packed_arrays(result, form, out=buffers)
+            assert_same_arrays(built, build_packed_arrays(result, tokens))
+            assert np.shares_memory(built.input_ids, buffers.input_ids)
+            assert np.shares_memory(built.shift_labels, buffers.label_buffer)
+    too_many = pack_sequences([60] * 13, 64, "nf")
+    with pytest.raises(ValueError, match="out holds 12 rows of 64 slots"):
+        build_packed_arrays(too_many, [[1] * 60] * 13, out=buffers)
+
+
+def _flat(tokens: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    values = np.array([t for sequence in tokens for t in sequence], dtype=np.int64)
+    offsets = np.cumsum([0] + [len(sequence) for sequence in tokens]).astype(np.int64)
+    return values, offsets

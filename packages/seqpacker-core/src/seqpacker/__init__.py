@@ -11,7 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from . import _backend
-from ._builder import FlatTokens, OverflowReport, PackedArrays, build_packed_arrays, pack_and_build
+from ._builder import (
+    FlatTokens,
+    OverflowReport,
+    PackedArrays,
+    RowBuffers,
+    build_packed_arrays,
+    build_packed_arrays_at,
+    pack_and_build,
+)
 from ._packer import Packer, pack_sequences
 from ._result import Pack, PackMetrics, PackResult
 from ._stream import StreamPacker
@@ -27,9 +35,11 @@ __all__ = [
     "PackResult",
     "PackedArrays",
     "Packer",
+    "RowBuffers",
     "StreamPacker",
     "__version__",
     "build_packed_arrays",
+    "build_packed_arrays_at",
     "pack_and_build",
     "pack_sequences",
 ]

@@ -377,16 +377,61 @@ def _check_packing(result: PackResult) -> None:
         raise ValueError("result is not a valid packing (bins out of range or over capacity)")
 
 
+class RowBuffers(NamedTuple):
+    """Reusable int64 outputs for up to ``rows`` rows, for a caller that builds many batches.
+
+    Building into the same buffers again and again (``out=`` of :func:`build_packed_arrays`)
+    skips the page faults of fresh memory and keeps the buffers in cache; seqpacker-hf builds
+    a whole dataset this way, a chunk of rows at a time. The arrays of a build made with
+    ``out`` are views of these buffers: valid until the next build into them.
+    """
+
+    input_ids: np.ndarray
+    attention_mask: np.ndarray
+    position_ids: np.ndarray
+    label_buffer: np.ndarray
+
+    @classmethod
+    def allocate(cls, rows: int, capacity: int) -> RowBuffers:
+        def rows_array() -> np.ndarray:
+            return np.empty((rows, capacity), dtype=np.int64)
+
+        label_buffer = np.empty(rows * capacity + 1, dtype=np.int64)
+        return cls(rows_array(), rows_array(), rows_array(), label_buffer)
+
+    def first(self, result: PackResult) -> RowBuffers:
+        """Views for the rows of ``result``, or a ValueError when they do not fit."""
+        rows, capacity = self.input_ids.shape
+        if capacity != result.capacity or rows < result.num_bins:
+            raise ValueError(
+                f"out holds {rows} rows of {capacity} slots; the packing needs "
+                f"{result.num_bins} rows of {result.capacity}"
+            )
+        used = result.num_bins
+        return RowBuffers(
+            self.input_ids[:used],
+            self.attention_mask[:used],
+            self.position_ids[:used],
+            self.label_buffer[: used * capacity + 1],
+        )
+
+
 def _fill_from_flat(
     result: PackResult,
     values: np.ndarray,
     starts: np.ndarray,
     padding_value: int,
     label_padding_value: int,
+    out: RowBuffers | None = None,
 ) -> tuple[np.ndarray, ...]:
     return tuple(
         _backend.active.fill_packed_rows(
-            values, starts, *_packing_args(result), padding_value, label_padding_value
+            values,
+            starts,
+            *_packing_args(result),
+            padding_value,
+            label_padding_value,
+            out.first(result) if out is not None else None,
         )
     )
 
@@ -422,11 +467,13 @@ def build_packed_arrays(
     *,
     padding_value: int = 0,
     label_padding_value: int = -100,
+    out: RowBuffers | None = None,
 ) -> PackedArrays:
     """The training arrays of ``result`` for ``token_ids`` (sequence ``i`` = ``result`` id ``i``).
 
     ``token_ids``: a list/tuple of lists of ints or of 1-D integer numpy arrays, or a
-    :class:`FlatTokens`. Their count and every length must match the packing.
+    :class:`FlatTokens`. Their count and every length must match the packing. ``out``: build
+    into these :class:`RowBuffers` instead of new arrays.
     """
     if not isinstance(result, PackResult):
         raise TypeError(f"result must be a PackResult, got {type(result).__name__}")
@@ -439,15 +486,63 @@ def build_packed_arrays(
         # Fast path: plain int lists read in place, no flat copy. None means "some sequence
         # is of another form or length": the general path below accepts it or raises.
         rows = _backend.active.fill_packed_rows_from_lists(
-            token_ids, *_packing_args(result), padding_value, label_padding_value
+            token_ids,
+            *_packing_args(result),
+            padding_value,
+            label_padding_value,
+            out.first(result) if out is not None else None,
         )
         if rows is not None:
             return _packed_arrays(result, tuple(rows), source_index, None)
     values, offsets = flatten_token_ids(token_ids)
     _check_lengths(np.diff(offsets), result.lengths)
     starts = np.ascontiguousarray(offsets[:-1])
-    rows = _fill_from_flat(result, values, starts, padding_value, label_padding_value)
+    rows = _fill_from_flat(result, values, starts, padding_value, label_padding_value, out)
     return _packed_arrays(result, rows, source_index, None)
+
+
+def build_packed_arrays_at(
+    result: PackResult,
+    values: np.ndarray,
+    starts: np.ndarray,
+    *,
+    padding_value: int = 0,
+    label_padding_value: int = -100,
+    out: RowBuffers | None = None,
+) -> PackedArrays:
+    """The training arrays of ``result`` for sequences read where they start in ``values``.
+
+    Sequence ``i`` of ``result`` is ``values[starts[i] : starts[i] + result.lengths[i]]``:
+    any layout of one flat token array (sequences in any order, overlapping, or with tokens
+    between them, as Arrow slices or truncated sequences leave them), without gathering the
+    tokens first. int32 and int64 ``values`` are read as they are; other integer dtypes are
+    converted. ``out`` as for :func:`build_packed_arrays`.
+    """
+    if not isinstance(result, PackResult):
+        raise TypeError(f"result must be a PackResult, got {type(result).__name__}")
+    padding_value = check_int_option("padding_value", padding_value)
+    label_padding_value = check_int_option("label_padding_value", label_padding_value)
+    if not isinstance(values, np.ndarray) or not isinstance(starts, np.ndarray):
+        raise TypeError(
+            f"values and starts must be numpy arrays, got {type(values).__name__} and "
+            f"{type(starts).__name__}"
+        )
+    if not (
+        values.ndim == 1 and values.dtype in (np.int32, np.int64) and values.flags.c_contiguous
+    ):
+        values = _integer_array(values, "values")
+    if starts.ndim != 1 or starts.dtype.kind not in "iu":
+        raise TypeError(f"starts must be a 1-D integer array, got dtype {starts.dtype}")
+    if len(starts) != len(result.lengths):
+        raise ValueError(
+            f"starts has {len(starts)} entries but the packing has {len(result.lengths)}"
+        )
+    _check_packing(result)
+    starts = np.ascontiguousarray(starts, dtype=np.int64)
+    if len(starts) and (starts.min() < 0 or (starts + result.lengths).max() > len(values)):
+        raise ValueError(f"a sequence of {len(values)} values starts or ends outside them")
+    rows = _fill_from_flat(result, values, starts, padding_value, label_padding_value, out)
+    return _packed_arrays(result, rows, np.arange(len(starts), dtype=np.int64), None)
 
 
 def apply_overflow(

@@ -34,7 +34,7 @@ def validated_lengths(lengths: object, capacity: int) -> np.ndarray:
         bad = _backend.active.first_invalid_length(array, capacity)
     if bad >= 0:
         raise_invalid_length(bad, int(array[bad]), capacity)
-    return array
+    return np.asarray(array)
 
 
 class Packer:

@@ -40,7 +40,15 @@ import pyarrow as pa
 from datasets.fingerprint import generate_random_fingerprint
 from datasets.table import InMemoryTable
 from datasets.utils import tqdm as hf_tqdm
-from seqpacker import FlatTokens, PackResult, build_packed_arrays, pack_sequences
+from seqpacker import (
+    FlatTokens,
+    PackedArrays,
+    PackResult,
+    RowBuffers,
+    build_packed_arrays,
+    build_packed_arrays_at,
+    pack_sequences,
+)
 
 # The core's own flattening of Python lists and its overflow policies: one place for each.
 from seqpacker._builder import OVERFLOW_POLICIES, apply_overflow, flatten_token_ids
@@ -229,8 +237,9 @@ class _FlatSource(NamedTuple):
     values: np.ndarray
     starts: np.ndarray
 
-    def chunk(self, ids: np.ndarray, lengths: np.ndarray) -> FlatTokens:
-        return _gather(self.values, self.starts[ids], lengths)
+    def build(self, chunk: PackResult, ids: np.ndarray, **options: Any) -> PackedArrays:
+        # Read where each sequence lies (int32 Arrow values as they are): no gathered copy.
+        return build_packed_arrays_at(chunk, self.values, self.starts[ids], **options)
 
 
 class _ListSource(NamedTuple):
@@ -238,8 +247,17 @@ class _ListSource(NamedTuple):
 
     sequences: Sequence[Any]
 
-    def chunk(self, ids: np.ndarray, lengths: np.ndarray) -> list[Any]:
-        return list(map(self.sequences.__getitem__, ids.tolist()))
+    def build(self, chunk: PackResult, ids: np.ndarray, **options: Any) -> PackedArrays:
+        return build_packed_arrays(
+            chunk, list(map(self.sequences.__getitem__, ids.tolist())), **options
+        )
+
+
+def _flat_source(values: np.ndarray, starts: np.ndarray) -> _FlatSource:
+    """The kernels read int32 and int64 tokens in place; other types are widened once."""
+    if values.dtype not in (np.int32, np.int64) or not values.flags.c_contiguous:
+        values = np.ascontiguousarray(values, dtype=np.int64)
+    return _FlatSource(values, starts)
 
 
 def _build_columns(
@@ -271,6 +289,8 @@ def _build_columns(
         capacity=capacity,
     )
     rows_per_chunk = max(1, CHUNK_SLOTS // capacity)
+    # One set of int64 buffers for every chunk: fresh ones would fault in new pages each time.
+    buffers = RowBuffers.allocate(min(rows_per_chunk, num_rows), capacity)
     segment_parts: list[np.ndarray] = []
     offset_parts: list[np.ndarray] = [np.zeros(1, np.int64)]
     segments_so_far = 0
@@ -296,11 +316,12 @@ def _build_columns(
             bin_bounds=result.bin_bounds[first_row : last_row + 1] - first_item,
             time_ms=0.0,
         )
-        arrays = build_packed_arrays(
+        arrays = source.build(
             chunk_result,
-            source.chunk(ids, lengths),
+            ids,
             padding_value=padding_value,
             label_padding_value=label_padding_value,
+            out=buffers,
         )
         if check_fit and not _fits_int32(arrays.input_ids):
             columns.widen_tokens()
@@ -421,7 +442,7 @@ def _pack_shard(
     lengths = np.diff(tokens.offsets)
     result = pack_sequences(lengths, capacity, strategy, seed)
     return _build_columns(
-        _FlatSource(tokens.values, tokens.offsets[:-1]),
+        _flat_source(tokens.values, tokens.offsets[:-1]),
         result,
         padding_value=padding_value,
         label_padding_value=label_padding_value,
@@ -536,7 +557,7 @@ def pack_dataset(
     else:
         result = pack_sequences(lengths, capacity, strategy, seed)
         columns = _build_columns(
-            _FlatSource(values, starts),
+            _flat_source(values, starts),
             result,
             padding_value=padding_value,
             label_padding_value=label_padding_value,
@@ -579,7 +600,7 @@ def pack_dataset_from_result(
         )
     token_dtype = _token_dtype(values, padding_value, label_padding_value)
     columns = _build_columns(
-        _FlatSource(values, offsets[:-1]),
+        _flat_source(values, offsets[:-1]),
         result,
         padding_value=padding_value,
         label_padding_value=label_padding_value,
@@ -666,7 +687,7 @@ def _iterable_rows(
                 carry_sub = _select_bins(result, carry)
                 carry_ids = carry_sub.items_flat
             emitted = _build_columns(
-                _FlatSource(window.values, window.offsets[:-1]),
+                _flat_source(window.values, window.offsets[:-1]),
                 _select_bins(result, keep),
                 padding_value=padding_value,
                 label_padding_value=label_padding_value,

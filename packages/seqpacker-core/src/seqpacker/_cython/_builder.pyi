@@ -12,6 +12,7 @@ def fill_packed_rows(
     capacity: int,
     padding_value: int,
     label_padding_value: int,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
 def fill_packed_rows_from_lists(
     sequences: list[object] | tuple[object, ...],
@@ -21,4 +22,5 @@ def fill_packed_rows_from_lists(
     capacity: int,
     padding_value: int,
     label_padding_value: int,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None: ...

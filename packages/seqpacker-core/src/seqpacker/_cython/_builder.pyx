@@ -2,7 +2,7 @@
 # Directives come from setup.py (the one place they are set).
 """Cython kernels of the packed-array builder (see ``seqpacker._reference`` for the interface)."""
 
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memcpy
 
 import os
@@ -219,16 +219,21 @@ cdef tuple _new_rows(
     int64_t padding_value,
     int64_t label_padding_value,
     Rows* rows,
+    out,
 ):
-    """Allocate the row arrays and the label buffer and point ``rows`` at them.
+    """The row arrays and the label buffer (``out``'s, or new ones), with ``rows`` at them.
 
     The label buffer's last slot (after every row) already holds ``label_padding_value``.
     """
     rows.padding_value = padding_value
     rows.label_padding_value = label_padding_value
     shape = (num_packs, capacity)
-    arrays = tuple(empty_array(num_packs * capacity, np.int64).reshape(shape) for _ in range(3))
-    label_buffer = empty_array(num_packs * capacity + 1, np.int64)
+    if out is None:
+        arrays = tuple(empty_array(num_packs * capacity, np.int64).reshape(shape) for _ in range(3))
+        label_buffer = empty_array(num_packs * capacity + 1, np.int64)
+    else:  # checked by the shared layer: C-contiguous int64 of exactly these shapes
+        arrays = tuple(out[:3])
+        label_buffer = out[3]
     cdef int64_t[::1] labels = label_buffer
     labels[num_packs * capacity] = label_padding_value
     rows.labels = &labels[0]
@@ -273,21 +278,28 @@ cdef struct FillJob:
     const int64_t* items
     const int64_t* bounds
     const int64_t* values
+    const int32_t* values32  # int32 tokens (Arrow's usual type), widened while copied
     const int64_t* starts
     PyObject** sequences
     unsigned char* unfinished  # per block: the list reader met an int it may not read off the GIL
 
 
 cdef void _fill_flat_packs(FillJob* job, Py_ssize_t first, Py_ssize_t last) noexcept nogil:
-    cdef Py_ssize_t pack, k, at, length, sequence
+    cdef Py_ssize_t pack, k, j, at, length, sequence
     for pack in range(first, last):
         at = pack * job.capacity
         for k in range(job.bounds[pack], job.bounds[pack + 1]):
             sequence = job.items[k]
             length = job.lengths[sequence]
-            memcpy(
-                job.rows.input_ids + at, job.values + job.starts[sequence], length * sizeof(int64_t)
-            )
+            if job.values32 != NULL:
+                for j in range(length):
+                    job.rows.input_ids[at + j] = job.values32[job.starts[sequence] + j]
+            else:
+                memcpy(
+                    job.rows.input_ids + at,
+                    job.values + job.starts[sequence],
+                    length * sizeof(int64_t),
+                )
             _finish_sequence(&job.rows, at, length)
             at += length
         _fill_tail(&job.rows, at, (pack + 1) * job.capacity)
@@ -342,7 +354,7 @@ cdef int64_t _plan_blocks(FillJob* job, Py_ssize_t capacity, Py_ssize_t num_pack
 
 
 def fill_packed_rows(
-    const int64_t[::1] values,
+    values,
     const int64_t[::1] starts,
     const int64_t[::1] lengths,
     const int64_t[::1] items,
@@ -350,17 +362,27 @@ def fill_packed_rows(
     Py_ssize_t capacity,
     int64_t padding_value,
     int64_t label_padding_value,
+    out=None,
 ):
     """The row arrays and the label buffer (as the reference's); inputs validated by the shared layer."""
     cdef Py_ssize_t num_packs = bounds.shape[0] - 1
     cdef FillJob job
-    arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &job.rows)
+    cdef const int64_t[::1] values64
+    cdef const int32_t[::1] values32
+    arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &job.rows, out)
     if num_packs == 0 or capacity == 0:
         return arrays
     cdef int64_t blocks = _plan_blocks(&job, capacity, num_packs)
     cdef int threads = _fill_threads(num_packs * capacity)
     job.lengths, job.items, job.bounds = &lengths[0], &items[0], &bounds[0]
-    job.values = &values[0] if values.shape[0] else NULL
+    job.values = NULL
+    job.values32 = NULL
+    if values.dtype == np.int32:
+        values32 = values
+        job.values32 = &values32[0] if values32.shape[0] else NULL
+    else:
+        values64 = values
+        job.values = &values64[0] if values64.shape[0] else NULL
     job.starts = &starts[0] if starts.shape[0] else NULL
     job.sequences = NULL
     job.unfinished = NULL
@@ -377,6 +399,7 @@ def fill_packed_rows_from_lists(
     Py_ssize_t capacity,
     int64_t padding_value,
     int64_t label_padding_value,
+    out=None,
 ):
     """``fill_packed_rows`` straight from Python int lists (no intermediate flat array).
 
@@ -393,7 +416,7 @@ def fill_packed_rows_from_lists(
             return None
     cdef Py_ssize_t num_packs = bounds.shape[0] - 1
     cdef FillJob job
-    arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &job.rows)
+    arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &job.rows, out)
     if num_packs == 0 or capacity == 0:
         return arrays
     cdef int64_t block, blocks = _plan_blocks(&job, capacity, num_packs)
@@ -401,6 +424,7 @@ def fill_packed_rows_from_lists(
     cdef unsigned char[::1] unfinished = np.zeros(blocks, dtype=np.uint8)
     job.lengths, job.items, job.bounds = &lengths[0], &items[0], &bounds[0]
     job.values = job.starts = NULL
+    job.values32 = NULL
     job.sequences = seqpacker_fast_items(<PyObject*>sequences)
     job.unfinished = &unfinished[0]
     # The GIL stays held by this thread throughout, so no Python code can change the lists

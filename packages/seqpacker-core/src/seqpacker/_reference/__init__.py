@@ -23,10 +23,11 @@ The kernel interface (the same names exist in the ``seqpacker._cython`` package)
   ``label_padding_value``; the shared layer views it as ``labels`` and ``shift_labels``);
   sequence ``s`` is ``values[starts[s]:starts[s] + lengths[s]]``, pack ``p`` holds
   ``items[bounds[p]:bounds[p+1]]`` (see ``builder.fill_packed_rows`` for the exact contents).
-  Inputs are validated by the shared layer (``seqpacker._builder``): contiguous int64 arrays,
-  every pack fits ``capacity``.
+  Inputs are validated by the shared layer (``seqpacker._builder``): contiguous int64 arrays
+  (``values`` int32 or int64), every pack fits ``capacity``. With ``out`` (four arrays of
+  those shapes, C-contiguous int64) the kernel writes there and returns them.
 - ``fill_packed_rows_from_lists(sequences, lengths, items, bounds, capacity, padding_value,
-  label_padding_value)``: the same four arrays straight from plain-int sequences (the form
+  label_padding_value, out)``: the same four arrays straight from plain-int sequences (the form
   ``flatten_token_lists`` accepts) whose lengths are ``lengths``; None when any sequence is
   not of that form or not of its length (the shared layer then takes its general path).
 
@@ -96,6 +97,7 @@ def fill_packed_rows(
     capacity: int,
     padding_value: int,
     label_padding_value: int,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     rows = builder.fill_packed_rows(
         values.tolist(),
@@ -111,7 +113,12 @@ def fill_packed_rows(
     input_ids, attention_mask, position_ids = (
         np.array(row, dtype=np.int64).reshape(shape) for row in rows[:3]
     )
-    return input_ids, attention_mask, position_ids, np.array(rows[3], dtype=np.int64)
+    arrays = (input_ids, attention_mask, position_ids, np.array(rows[3], dtype=np.int64))
+    if out is None:
+        return arrays
+    for target, array in zip(out, arrays, strict=True):
+        target[...] = array
+    return out
 
 
 def fill_packed_rows_from_lists(
@@ -122,10 +129,19 @@ def fill_packed_rows_from_lists(
     capacity: int,
     padding_value: int,
     label_padding_value: int,
+    out: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
     values, offsets, _ = flatten_token_lists(sequences)
     if values is None or offsets is None or not np.array_equal(np.diff(offsets), lengths):
         return None
     return fill_packed_rows(
-        values, offsets[:-1], lengths, items, bounds, capacity, padding_value, label_padding_value
+        values,
+        offsets[:-1],
+        lengths,
+        items,
+        bounds,
+        capacity,
+        padding_value,
+        label_padding_value,
+        out,
     )
