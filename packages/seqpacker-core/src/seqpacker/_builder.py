@@ -266,6 +266,16 @@ def _check_token_values(values: list[Any] | tuple[Any, ...], what: str) -> None:
             )
 
 
+def kernel_token_values(values: np.ndarray) -> np.ndarray:
+    """``values`` as the fill kernels read them: int32 or int64 as they are, else int64.
+
+    Shared with seqpacker-hf, which converts a dataset's token buffer once, not per chunk.
+    """
+    if values.ndim == 1 and values.dtype in (np.int32, np.int64) and values.flags.c_contiguous:
+        return values
+    return _integer_array(values, "values")
+
+
 def _sequence_array(sequence: object, index: int) -> np.ndarray:
     what = f"token_ids[{index}]"
     if isinstance(sequence, np.ndarray):
@@ -527,10 +537,7 @@ def build_packed_arrays_at(
             f"values and starts must be numpy arrays, got {type(values).__name__} and "
             f"{type(starts).__name__}"
         )
-    if not (
-        values.ndim == 1 and values.dtype in (np.int32, np.int64) and values.flags.c_contiguous
-    ):
-        values = _integer_array(values, "values")
+    values = kernel_token_values(values)
     if starts.ndim != 1 or starts.dtype.kind not in "iu":
         raise TypeError(f"starts must be a 1-D integer array, got dtype {starts.dtype}")
     if len(starts) != len(result.lengths):

@@ -51,7 +51,12 @@ from seqpacker import (
 )
 
 # The core's own flattening of Python lists and its overflow policies: one place for each.
-from seqpacker._builder import OVERFLOW_POLICIES, apply_overflow, flatten_token_ids
+from seqpacker._builder import (
+    OVERFLOW_POLICIES,
+    apply_overflow,
+    flatten_token_ids,
+    kernel_token_values,
+)
 
 COLUMNS = ("input_ids", "attention_mask", "labels", "position_ids", "seq_lengths")
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -255,9 +260,7 @@ class _ListSource(NamedTuple):
 
 def _flat_source(values: np.ndarray, starts: np.ndarray) -> _FlatSource:
     """The kernels read int32 and int64 tokens in place; other types are widened once."""
-    if values.dtype not in (np.int32, np.int64) or not values.flags.c_contiguous:
-        values = np.ascontiguousarray(values, dtype=np.int64)
-    return _FlatSource(values, starts)
+    return _FlatSource(kernel_token_values(values), starts)
 
 
 def _build_columns(

@@ -5,10 +5,9 @@
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memcpy
 
-import os
-
 import numpy as np
 
+from seqpacker._cores import usable_cores
 from seqpacker._memory import empty_array
 
 cdef extern from "Python.h":
@@ -260,11 +259,7 @@ cdef int MAX_FILL_THREADS = 4
 cdef int _fill_threads(Py_ssize_t slots):
     if slots < THREADED_MIN_SLOTS:
         return 1
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return <int>max(1, min(cores, MAX_FILL_THREADS))
+    return <int>max(1, min(usable_cores(), MAX_FILL_THREADS))
 
 
 cdef struct FillJob:
@@ -345,12 +340,23 @@ cdef void _fill_block(void* context, int64_t block) noexcept nogil:
         job.unfinished[block] = 1
 
 
-cdef int64_t _plan_blocks(FillJob* job, Py_ssize_t capacity, Py_ssize_t num_packs) noexcept nogil:
-    """Set the block size; the number of blocks."""
+cdef int64_t _start_job(
+    FillJob* job,
+    const int64_t[::1] lengths,
+    const int64_t[::1] items,
+    const int64_t[::1] bounds,
+    Py_ssize_t capacity,
+) noexcept nogil:
+    """The packing and the block size, with no token source yet; the number of blocks."""
     job.capacity = capacity
-    job.num_packs = num_packs
+    job.num_packs = bounds.shape[0] - 1
     job.packs_per_block = max(1, SLOTS_PER_BLOCK // capacity)
-    return (num_packs + job.packs_per_block - 1) // job.packs_per_block
+    job.lengths, job.items, job.bounds = &lengths[0], &items[0], &bounds[0]
+    job.values = job.starts = NULL
+    job.values32 = NULL
+    job.sequences = NULL
+    job.unfinished = NULL
+    return (job.num_packs + job.packs_per_block - 1) // job.packs_per_block
 
 
 def fill_packed_rows(
@@ -372,11 +378,8 @@ def fill_packed_rows(
     arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &job.rows, out)
     if num_packs == 0 or capacity == 0:
         return arrays
-    cdef int64_t blocks = _plan_blocks(&job, capacity, num_packs)
+    cdef int64_t blocks = _start_job(&job, lengths, items, bounds, capacity)
     cdef int threads = _fill_threads(num_packs * capacity)
-    job.lengths, job.items, job.bounds = &lengths[0], &items[0], &bounds[0]
-    job.values = NULL
-    job.values32 = NULL
     if values.dtype == np.int32:
         values32 = values
         job.values32 = &values32[0] if values32.shape[0] else NULL
@@ -384,8 +387,6 @@ def fill_packed_rows(
         values64 = values
         job.values = &values64[0] if values64.shape[0] else NULL
     job.starts = &starts[0] if starts.shape[0] else NULL
-    job.sequences = NULL
-    job.unfinished = NULL
     with nogil:
         run_blocks(_fill_block, &job, blocks, threads)
     return arrays
@@ -419,12 +420,9 @@ def fill_packed_rows_from_lists(
     arrays = _new_rows(num_packs, capacity, padding_value, label_padding_value, &job.rows, out)
     if num_packs == 0 or capacity == 0:
         return arrays
-    cdef int64_t block, blocks = _plan_blocks(&job, capacity, num_packs)
+    cdef int64_t block, blocks = _start_job(&job, lengths, items, bounds, capacity)
     cdef int threads = _fill_threads(num_packs * capacity)
     cdef unsigned char[::1] unfinished = np.zeros(blocks, dtype=np.uint8)
-    job.lengths, job.items, job.bounds = &lengths[0], &items[0], &bounds[0]
-    job.values = job.starts = NULL
-    job.values32 = NULL
     job.sequences = seqpacker_fast_items(<PyObject*>sequences)
     job.unfinished = &unfinished[0]
     # The GIL stays held by this thread throughout, so no Python code can change the lists

@@ -35,10 +35,9 @@ from libcpp.vector cimport vector
 from libcpp.algorithm cimport sort
 from cython.operator cimport dereference as deref
 
-import os
-
 import numpy as np
 
+from seqpacker._cores import usable_cores
 from seqpacker._memory import empty_array, leading
 
 cdef extern from *:
@@ -1672,11 +1671,7 @@ cdef object pack_nf(const int64_t[::1] lengths, int64_t capacity):
 
 
 cdef int _threads_for(int64_t shards):
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return <int>max(1, min(shards, cores))
+    return <int>max(1, min(shards, usable_cores()))
 
 
 def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t seed, k):
