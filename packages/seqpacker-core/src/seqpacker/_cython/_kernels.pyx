@@ -917,7 +917,9 @@ cdef inline int64_t buckets_pop(Buckets* buckets, Bucket* bucket) noexcept nogil
     if root >= 0 and (head < 0 or root < head):
         bucket.heap = heap_pop(root, buckets.child, buckets.sibling)
         return root
-    bucket.first = buckets.link[head]
+    # The FIFO's last bin has no successor: skip its link, a cache miss when it was
+    # written long ago (most buckets hold one bin).
+    bucket.first = -1 if head == bucket.last else buckets.link[head]
     return head
 
 
