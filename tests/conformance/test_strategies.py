@@ -5,11 +5,13 @@ The hand derivations follow docs/algorithms.md; each case says which rule it pin
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from seqpacker import Packer, pack_sequences
+from seqpacker import Packer, _memory, pack_sequences
 from seqpacker._reference.strategies import decreasing_order
 
 ALL = [short for short, _ in Packer.strategies()]
@@ -199,6 +201,51 @@ def test_huge_capacity_uses_memory_per_item_not_per_token() -> None:
         result = pack_sequences(lengths, 2**40, strategy)
         assert sorted(result.items_flat.tolist()) == list(range(5))
         assert int(result.bin_loads.max()) <= 2**40
+
+
+def test_scratch_kept_between_calls_never_changes_a_result(monkeypatch) -> None:
+    # Every scratch array goes through the pool here (min_bytes 0), so each call runs on the
+    # dirty buffers of the calls before it, of other strategies and sizes.
+    rng = np.random.default_rng(5)
+    inputs = [
+        (rng.integers(1, capacity + 1, n), capacity)
+        for n, capacity in ((3000, 2048), (500, 2048), (2000, 2**24), (4000, 300))
+    ]
+    with scratch_pool_disabled(monkeypatch):
+        fresh = {
+            (i, s): Packer(capacity, s, seed=3).pack(lengths)
+            for i, (lengths, capacity) in enumerate(inputs)
+            for s in ALL
+        }
+    monkeypatch.setattr(_memory.scratch, "min_bytes", 0)
+    for _ in range(2):
+        for i, (lengths, capacity) in enumerate(inputs):
+            for s in ALL:
+                assert Packer(capacity, s, seed=3).pack(lengths) == fresh[i, s], (i, s)
+
+
+@contextlib.contextmanager
+def scratch_pool_disabled(monkeypatch):
+    _memory.scratch.clear()
+    with monkeypatch.context() as patch:
+        patch.setattr(_memory.scratch, "keep_bytes", 0)
+        yield
+    _memory.scratch.clear()
+
+
+def test_scratch_pool_reuses_the_smallest_fitting_block_and_keeps_at_most_its_limit() -> None:
+    pool = _memory.ScratchPool(keep_bytes=40 << 20, min_bytes=1 << 20)
+    assert pool.array(1000, np.int64).base is None  # below min_bytes: numpy's own
+    big, small = pool.array(3 << 20, np.int64), pool.array(1 << 20, np.int32)
+    big_block, small_block = big.base, small.base
+    pool.give_back([big, small, np.zeros(10)])  # arrays not from a block are ignored
+    again = pool.array(1 << 20, np.int64)  # 8 MiB: more than the small block holds
+    assert again.base is big_block and again.nbytes == 8 << 20
+    assert pool.array(1 << 19, np.int16).base is small_block
+    assert pool.array(1 << 19, np.int16).base is not small_block  # taken: a fresh block
+    pool.give_back([again])
+    pool.give_back([pool.array(5 << 20, np.int64)])  # 40 MiB more: over the limit, dropped
+    assert pool.array(3 << 20, np.int64).base is big_block
 
 
 # --------------------------------------------------------------------------- invariants

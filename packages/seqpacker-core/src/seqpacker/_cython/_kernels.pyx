@@ -38,7 +38,7 @@ from cython.operator cimport dereference as deref
 import numpy as np
 
 from seqpacker._cores import usable_cores
-from seqpacker._memory import empty_array, leading
+from seqpacker._memory import empty_array, leading, scratch
 
 cdef extern from *:
     """
@@ -457,7 +457,7 @@ cdef class _Work:
 
     cdef int64_t* buffer(self, int64_t count, bint zeroed=False) except NULL:
         size = max(count, 1)
-        array = np.zeros(size, np.int64) if zeroed else empty_array(size, np.int64)
+        array = np.zeros(size, np.int64) if zeroed else scratch.array(size, np.int64)
         self.buffers.append(array)
         return <int64_t*><size_t>array.ctypes.data
 
@@ -466,7 +466,7 @@ cdef class _Work:
         self.own_sizes = self.buffer(self.n)
         self.sizes = self.own_sizes
         if self.n <= narrow_ids_max:
-            array = empty_array(max(self.n, 1), np.int32)
+            array = scratch.array(max(self.n, 1), np.int32)
             self.buffers.append(array)
             self.ids32 = <int32_t*><size_t>array.ctypes.data
             self.kind = EXPLICIT32
@@ -591,6 +591,11 @@ cdef class _Work:
                     sizes[i] = v
             run_blocks(scatter_block, &job, shards, self.threads)
         return 0
+
+    cdef release(self):
+        """Hand the scratch buffers to the pool for the next call (none is used after)."""
+        scratch.give_back(self.buffers)
+        self.buffers = []
 
     cdef object materialise(self):
         """``(items, bounds)``: bin b holds ``items[bounds[b]:bounds[b + 1]]``."""
@@ -1060,9 +1065,9 @@ cdef class _RemainingIndex:
         if self.depth == 0:
             self.per_value = np.full(slots * top_values, -1, np.int64)
         else:
-            self.per_value = empty_array(slots * (n + 1), np.int64)
+            self.per_value = scratch.array(slots * (n + 1), np.int64)
         self.buckets.of = <Bucket*><size_t>self.per_value.ctypes.data
-        self.per_bin = empty_array(3 * max(n, 1), np.int64)  # each entry is set before read
+        self.per_bin = scratch.array(3 * max(n, 1), np.int64)  # each entry is set before read
         self.buckets.link = <int64_t*><size_t>self.per_bin.ctypes.data
         self.buckets.child = self.buckets.link + n
         self.buckets.sibling = self.buckets.child + n
@@ -1081,6 +1086,11 @@ cdef class _RemainingIndex:
     def __dealloc__(self):
         free(self.nodes)
         free(self.entries)
+
+    cdef release(self):
+        """Hand the per-bin (and sparse per-bucket) buffers to the pool; the index is done."""
+        scratch.give_back([self.per_bin, self.per_value])
+        self.per_bin = self.per_value = None
 
     # ---- pools: child blocks, nodes, buckets (grown by doubling, reused through free lists)
 
@@ -1685,7 +1695,7 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
     cdef int threads = 1
     cdef bint worst = strategy == "wf"
     cdef _Work work
-    cdef _RemainingIndex index
+    cdef _RemainingIndex index = None
     cdef MffdScratch mffd
     if strategy == "nf":
         return pack_nf(lengths, capacity)
@@ -1719,7 +1729,11 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
             harmonic_k(work.sizes, n, capacity, k_value, &work.out)
     else:
         raise ValueError(f"unknown strategy {strategy!r}")
-    return work.materialise()
+    result = work.materialise()
+    work.release()
+    if index is not None:
+        index.release()
+    return result
 
 
 # --------------------------------------------------------------------------- streams
