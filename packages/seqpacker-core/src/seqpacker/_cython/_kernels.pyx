@@ -328,12 +328,20 @@ cdef void histogram_block(void* context, int64_t b) noexcept nogil:
         histogram[job.lengths[i]] += 1
 
 
+cdef enum:
+    SCATTER_AHEAD = 64  # bytes: the next cache line of a length's stream
+
+
 cdef inline void scatter_ids(BlockJob* job, int64_t b, id_t* ids) noexcept nogil:
+    """Each id to its length's next slot. The writes go to one stream per length (thousands):
+    too many for the hardware prefetcher, so every first write to a line waited on memory.
+    Each write asks for its stream's next line, long before that stream reaches it."""
     cdef int64_t* cursor = job.cursors + b * job.width
     cdef int64_t i, length
     for i in range(b * job.block, min(job.n, (b + 1) * job.block)):
         length = job.lengths[i]
         ids[cursor[length]] = <id_t>i
+        prefetch_write(<char*>&ids[cursor[length]] + SCATTER_AHEAD)
         cursor[length] += 1
 
 
