@@ -27,7 +27,8 @@ of bin numbers (a pairing heap only for the rare out-of-order arrival).
 
 cimport cython
 from libc.stdint cimport INT16_MAX, INT32_MAX, UINT32_MAX, int16_t, int32_t, int64_t, uint64_t
-from libc.stdlib cimport calloc, free, realloc
+from libc.stdint cimport uint32_t
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset
 from libcpp.unordered_map cimport unordered_map
 from libcpp.utility cimport pair
@@ -375,45 +376,80 @@ cdef void gather_sizes(int64_t* sizes, const int64_t* lengths, const id_t* ids, 
 
 
 cdef enum:
-    SORT_RADIX_BITS = 11  # 2048 counters per pass: 16 KiB, in L1
-    SORT_RADIX_SIZE = 2048
+    # Digits of use_decreasing's radix passes: up to 12 bits (4096 counters a pass, in L1) while
+    # n is small, where fewer passes matter most; 11 bits beyond (2048 streams of writes per
+    # scatter for an n that outgrows the caches). Keys of 32 bits take at most 3 passes.
+    SORT_DIGIT_BITS_SMALL_N = 12
+    SORT_DIGIT_BITS = 11
+    SORT_SMALL_N = 65536
+    SORT_MAX_PASSES = 3
+    SORT_MAX_DIGITS = 4096
 
 
-cdef uint64_t* radix_decreasing(
-    const int64_t* lengths, int64_t n, int64_t capacity, uint64_t* entries, uint64_t* spare
+cdef void radix_decreasing(
+    const int64_t* lengths, int64_t n, int64_t capacity, id_t* ids, int64_t* sizes,
+    uint64_t* spare
 ) noexcept nogil:
-    """The decreasing order when capacity is too large for one counting sort: entries
-    ``(capacity - length) << 32 | id`` (capacity and n at most 2**32), made in id order and
-    sorted by their high half with stable least-significant-digit passes, so that equal
-    lengths stay in ascending id order. Returns the buffer holding the result (``entries``
-    or ``spare``). Passes: the bits of capacity - 1 over 11 (3 for 2**24), each a histogram
-    and a scatter (the comparison sort it replaces took 4x the time of the counting sort).
+    """The decreasing order when capacity is too large for one counting sort (capacity and n
+    at most 2**32): stable least-significant-digit passes over entries
+    ``(capacity - length) << 32 | id``, so that equal lengths keep ascending ids.
+
+    The passes split the key's bits evenly (2 of 12 bits for 2**24 at small n, 3 of 8 at
+    large n). One read of the lengths counts every pass's digits; the first pass makes the
+    entries from the lengths, and the last one writes ``ids`` and ``sizes`` directly. The
+    passes in between go back and forth between ``spare`` and ``sizes`` (used as entries),
+    starting so that the last pass reads ``spare``.
     """
-    cdef int64_t counts[SORT_RADIX_SIZE]
-    cdef int64_t i, digit, running, count
-    cdef int shift, key_bits = 0 if capacity == 1 else msb(<uint64_t>(capacity - 1)) + 1
-    cdef uint64_t* swap
+    cdef uint32_t counts[SORT_MAX_PASSES][SORT_MAX_DIGITS]  # per pass: a count, then a cursor
+    cdef int key_bits = 0 if capacity == 1 else msb(<uint64_t>(capacity - 1)) + 1
+    cdef int most_bits = SORT_DIGIT_BITS_SMALL_N if n <= SORT_SMALL_N else SORT_DIGIT_BITS
+    cdef int passes = max(1, (key_bits + most_bits - 1) // most_bits)
+    cdef int bits = (key_bits + passes - 1) // passes, step, shift
+    cdef int64_t digits = (<int64_t>1) << bits, i, digit, position
+    cdef uint64_t mask = <uint64_t>(digits - 1), key, entry
+    cdef uint32_t running, count
+    cdef uint32_t* cursor
+    cdef const uint64_t* source = NULL
+    cdef uint64_t* target
+    memset(counts, 0, passes * sizeof(counts[0]))
     for i in range(n):
-        entries[i] = (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
-    shift = 32
-    while shift < 32 + key_bits:
-        memset(counts, 0, sizeof(counts))
-        for i in range(n):
-            counts[(entries[i] >> shift) & (SORT_RADIX_SIZE - 1)] += 1
+        key = <uint64_t>(capacity - lengths[i])
+        for step in range(passes):
+            counts[step][(key >> (bits * step)) & mask] += 1
+    for step in range(passes):  # each digit's first slot
         running = 0
-        for digit in range(SORT_RADIX_SIZE):
-            count = counts[digit]
-            counts[digit] = running
+        for digit in range(digits):
+            count = counts[step][digit]
+            counts[step][digit] = running
             running += count
-        for i in range(n):
-            digit = (entries[i] >> shift) & (SORT_RADIX_SIZE - 1)
-            spare[counts[digit]] = entries[i]
-            counts[digit] += 1
-        swap = entries
-        entries = spare
-        spare = swap
-        shift += SORT_RADIX_BITS
-    return entries
+    for step in range(passes - 1):
+        target = spare if (passes - 2 - step) % 2 == 0 else <uint64_t*>sizes
+        shift = 32 + bits * step
+        cursor = counts[step]
+        if source == NULL:
+            for i in range(n):
+                entry = (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
+                digit = (entry >> shift) & mask
+                target[cursor[digit]] = entry
+                cursor[digit] += 1
+        else:
+            for i in range(n):
+                entry = source[i]
+                digit = (entry >> shift) & mask
+                target[cursor[digit]] = entry
+                cursor[digit] += 1
+        source = target
+    cursor = counts[passes - 1]
+    for i in range(n):
+        if source == NULL:  # a single pass
+            entry = (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
+        else:
+            entry = source[i]
+        key = entry >> 32
+        position = cursor[(key >> (bits * (passes - 1))) & mask]
+        cursor[(key >> (bits * (passes - 1))) & mask] += 1
+        ids[position] = <id_t>(entry & UINT32_MAX)
+        sizes[position] = capacity - <int64_t>key
 
 
 cdef class _Work:
@@ -543,18 +579,14 @@ cdef class _Work:
         cdef BlockJob job
         self.set_order_buffers()
         cdef int64_t* sizes = self.own_sizes
-        cdef uint64_t* entries
+        cdef uint64_t* spare
         if not _dense_ok(shards * width, n) and capacity <= UINT32_MAX and n <= UINT32_MAX:
-            entries = radix_decreasing(
-                lengths, n, capacity, <uint64_t*>sizes, <uint64_t*>self.buffer(n)
-            )
+            spare = <uint64_t*>self.buffer(n)
             with nogil:
-                for i in range(n):  # entries may be sizes itself: read before it is written
-                    if self.ids32 != NULL:
-                        self.ids32[i] = <int32_t>(entries[i] & UINT32_MAX)
-                    else:
-                        self.ids[i] = <int64_t>(entries[i] & UINT32_MAX)
-                    sizes[i] = capacity - <int64_t>(entries[i] >> 32)
+                if self.ids32 != NULL:
+                    radix_decreasing(lengths, n, capacity, self.ids32, sizes, spare)
+                else:
+                    radix_decreasing(lengths, n, capacity, self.ids, sizes, spare)
             return 0
         if not _dense_ok(shards * width, n):
             keyed.resize(n)
@@ -783,6 +815,25 @@ cdef struct BitIndex:
     int levels
 
 
+cdef void bits_init(BitIndex* index, vector[vector[uint64_t]]* levels, int64_t values) except *:
+    """An empty index of the values 0..values - 1, its words held by ``levels``."""
+    cdef int64_t words = (values - 1) // 64 + 1
+    cdef int level
+    while True:
+        levels.push_back(vector[uint64_t](words, 0))
+        words = (words + 63) // 64 if words > 1 else 0
+        if words == 0:
+            break
+    index.levels = levels.size()
+    for level in range(index.levels):
+        index.words[level] = deref(levels)[level].data()
+        index.sizes[level] = deref(levels)[level].size()
+
+
+cdef inline bint bits_has(BitIndex* index, int64_t value) noexcept nogil:
+    return (index.words[0][value >> 6] >> (value & 63)) & 1
+
+
 cdef void bits_set(BitIndex* index, int64_t value) noexcept nogil:
     cdef int level
     cdef uint64_t before
@@ -976,6 +1027,7 @@ cdef struct RadixNode:
 
 
 cdef enum:
+    LOW_LIMIT_MIN = 4096  # the sparse index's low values: 0..max(n, this) - 1
     MIN_BLOCK_CLASS = 2  # blocks of 4 slots or more: most nodes never move theirs
 
 
@@ -1012,6 +1064,10 @@ cdef class _RemainingIndex:
     prefix with one value keeps its Bucket in the top node (mask 0, base the bucket). Spread
     out values, the common case at large capacities, so cost no node at all. Nodes are split
     when a second value arrives, never merged back (a node freed when its last child goes).
+    The values below ``low_limit`` (O(n) of them) skip the tree: a bit index of their own and
+    their bucket numbers in ``low_bucket``, valid while the value's bit is set. Best fit
+    leaves small remnants, ever more of them as the bins fill: 40% of the values that bfd
+    indexes at 2**24 (10k items) lie below n, crowded into the same few nodes of the tree.
     Memory: O(n) prefixes and buckets, O(n * depth) nodes and child slots (blocks at most
     twice as large as their content, at least 4), never O(capacity); a query or an update
     visits at most 2 * depth nodes and the bit index.
@@ -1031,29 +1087,24 @@ cdef class _RemainingIndex:
     cdef int64_t free_node  # linked by base
     cdef int64_t free_bucket  # linked by last
     cdef int64_t unused_bucket
+    cdef int64_t low_limit  # sparse only: the values below it are in low_bits
+    cdef BitIndex low_bits
+    cdef vector[vector[uint64_t]] low_levels
+    cdef int32_t* low_bucket  # malloc'd; low_bucket[value] is set when its bit is
     # The nodes above the last query's value, from the one whose child it is (found_level)
     # up to the top (depth - 1).
     cdef int64_t path[MAX_DEPTH]
     cdef int found_level
 
     def __cinit__(self, int64_t capacity, int64_t n):
-        cdef int64_t top_values, words, slots, prefix
+        cdef int64_t top_values, slots, prefix
         cdef int level = 0
         while not _dense_ok((capacity >> (RADIX_BITS * self.depth)) + 1, n):
             self.depth += 1
         self.shift = RADIX_BITS * self.depth
         self.low_mask = ((<int64_t>1) << self.shift) - 1
         top_values = (capacity >> self.shift) + 1
-        words = (top_values - 1) // 64 + 1
-        while True:
-            self.levels.push_back(vector[uint64_t](words, 0))
-            words = (words + 63) // 64 if words > 1 else 0
-            if words == 0:
-                break
-        self.bits.levels = self.levels.size()
-        for level in range(self.bits.levels):
-            self.bits.words[level] = self.levels[level].data()
-            self.bits.sizes[level] = self.levels[level].size()
+        bits_init(&self.bits, &self.levels, top_values)
         # Dense: a Bucket per value, all empty. Sparse: per bucket number, each set up when
         # taken; a value indexed at any time holds a bin, so n + 1 buckets suffice.
         slots = sizeof(Bucket) // sizeof(int64_t)
@@ -1077,10 +1128,17 @@ cdef class _RemainingIndex:
                 self.free_blocks[level] = -1
             self.free_node = -1
             self.free_bucket = -1
+            # int32 bucket numbers (n + 1 buckets): no low values beyond 2**31 items.
+            self.low_limit = min(capacity, max(n, LOW_LIMIT_MIN)) if n < INT32_MAX else 0
+            bits_init(&self.low_bits, &self.low_levels, max(self.low_limit, 1))
+            self.low_bucket = <int32_t*>malloc(max(self.low_limit, 1) * sizeof(int32_t))
+            if self.low_bucket == NULL:
+                raise MemoryError()
 
     def __dealloc__(self):
         free(self.nodes)
         free(self.entries)
+        free(self.low_bucket)
 
     # ---- pools: child blocks, nodes, buckets (grown by doubling, reused through free lists)
 
@@ -1261,8 +1319,16 @@ cdef class _RemainingIndex:
 
     cdef int64_t sparse_successor(self, int64_t value, int64_t* bucket) noexcept nogil:
         """The smallest indexed value >= ``value`` (<= capacity), or -1."""
-        cdef int64_t prefix = value >> self.shift
-        cdef RadixNode* top = &self.nodes[prefix]
+        cdef int64_t prefix, found
+        cdef RadixNode* top
+        if value < self.low_limit:
+            found = bits_successor(&self.low_bits, value)
+            if found >= 0:
+                bucket[0] = self.low_bucket[found]
+                return found
+            value = self.low_limit  # (the tree holds none below it)
+        prefix = value >> self.shift
+        top = &self.nodes[prefix]
         if top.mask:
             bucket[0] = self.tree_successor(prefix, value & self.low_mask)
             if bucket[0] >= 0:
@@ -1276,10 +1342,13 @@ cdef class _RemainingIndex:
         return self.prefix_extreme(prefix, False, bucket)
 
     cdef int64_t sparse_max(self, int64_t* bucket) noexcept nogil:
-        cdef int64_t prefix = bits_max(&self.bits)
-        if prefix < 0:
-            return -1
-        return self.prefix_extreme(prefix, True, bucket)
+        cdef int64_t prefix = bits_max(&self.bits), found
+        if prefix >= 0:
+            return self.prefix_extreme(prefix, True, bucket)
+        found = bits_max(&self.low_bits)
+        if found >= 0:
+            bucket[0] = self.low_bucket[found]
+        return found
 
     cdef int sparse_remove(self, int64_t value, int64_t bucket) except -1 nogil:
         """Drop ``value``, whose bucket emptied, along the path of the query that found it."""
@@ -1287,6 +1356,9 @@ cdef class _RemainingIndex:
         cdef int64_t prefix = value >> self.shift, low = value & self.low_mask
         self.buckets.of[bucket].last = self.free_bucket
         self.free_bucket = bucket
+        if value < self.low_limit:
+            bits_clear(&self.low_bits, value)
+            return 0
         if self.nodes[prefix].mask:
             for level in range(self.found_level, self.depth):
                 if self.child_remove(self.path[level], (low >> (RADIX_BITS * level)) & 63) > 0:
@@ -1304,6 +1376,13 @@ cdef class _RemainingIndex:
         cdef int64_t single_low
         cdef int level = self.depth - 1, digit
         cdef RadixNode* top = &self.nodes[node]
+        if value < self.low_limit:
+            if bits_has(&self.low_bits, value):
+                return self.low_bucket[value]
+            bucket = self.bucket_new(value)
+            self.low_bucket[value] = <int32_t>bucket
+            bits_set(&self.low_bits, value)
+            return bucket
         if not top.mask:
             bucket = top.base
             if bucket < 0:  # an empty prefix: the value alone, in the top node
