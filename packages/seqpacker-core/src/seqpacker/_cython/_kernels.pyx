@@ -1028,7 +1028,9 @@ cdef struct RadixNode:
 
 cdef enum:
     FINE_PREFIXES_MAX = 65536  # (+ 1) sparse prefixes: a bit index of 8 KiB to clear
-    LOW_LIMIT_MIN = 4096  # the sparse index's low values: 0..max(n, this) - 1
+    # The sparse index's low values: up to 16n + 4096 of them while their bucket numbers fit
+    # in 256 KiB (beyond, that range would be far slower than the tree at 1M items), else n.
+    LOW_VALUES_CACHED = 65536
     MIN_BLOCK_CLASS = 2  # blocks of 4 slots or more: most nodes never move theirs
 
 
@@ -1066,10 +1068,11 @@ cdef class _RemainingIndex:
     Bucket directly, and a prefix with one value keeps its Bucket in the top node (mask 0,
     base the bucket). Spread out values, the common case at large capacities, so cost no node
     at all. Nodes are split when a second value arrives, never merged back (a node freed when
-    its last child goes). The values below ``low_limit`` (O(n) of them) skip the tree: a bit index of their own and
-    their bucket numbers in ``low_bucket``, valid while the value's bit is set. Best fit
-    leaves small remnants, ever more of them as the bins fill: 40% of the values that bfd
-    indexes at 2**24 (10k items) lie below n, crowded into the same few nodes of the tree.
+    its last child goes). The values below ``low_limit`` (O(n) of them) skip the tree: a bit
+    index of their own and their bucket numbers in ``low_bucket``, valid while the value's
+    bit is set. Best fit leaves small remnants, ever more of them as the bins fill: 40% of
+    the values that bfd indexes at 2**24 (10k items) lie below n, crowded into the few nodes
+    of the lowest prefixes.
     Memory: O(n) prefixes and buckets, O(n * depth) nodes and child slots (blocks at most
     twice as large as their content, at least 4), never O(capacity); a query or an update
     visits at most 2 * depth nodes and the bit index.
@@ -1143,7 +1146,9 @@ cdef class _RemainingIndex:
             self.free_node = -1
             self.free_bucket = -1
             # int32 bucket numbers (n + 1 buckets): no low values beyond 2**31 items.
-            self.low_limit = min(capacity, max(n, LOW_LIMIT_MIN)) if n < INT32_MAX else 0
+            self.low_limit = 0
+            if n < INT32_MAX:
+                self.low_limit = min(capacity, max(n, min(16 * n + 4096, LOW_VALUES_CACHED)))
             bits_init(&self.low_bits, &self.low_levels, max(self.low_limit, 1))
             self.low_bucket = <int32_t*>malloc(max(self.low_limit, 1) * sizeof(int32_t))
             if self.low_bucket == NULL:
