@@ -1022,6 +1022,8 @@ cdef struct RadixNode:
     # entries[base:base + popcount(mask)]: a block of 2^block_class(popcount(mask)) slots.
     # A child >= 0 is a node of the level below; ~bucket (< 0) is the only value under that
     # digit (a Bucket records its value), always so on level 0.
+    # A top node whose prefix holds a single value has base ~bucket (< 0) and that value as
+    # its mask: compared without a visit to the bucket.
     uint64_t mask
     int64_t base
 
@@ -1065,8 +1067,8 @@ cdef class _RemainingIndex:
     digits (the top level's: ``shift - 6 * (depth - 1)`` bits) whose nodes exist only where
     two values share the digits above; the top ones, one per prefix, are allocated up front
     and valid while the prefix's bit is set. A digit under which one value lies holds its
-    Bucket directly, and a prefix with one value keeps its Bucket in the top node (mask 0,
-    base the bucket). Spread out values, the common case at large capacities, so cost no node
+    Bucket directly, and a prefix with one value keeps it in the top node (base ~bucket,
+    mask the value itself). Spread out values, the common case at large capacities, so cost no node
     at all. Nodes are split when a second value arrives, never merged back (a node freed when
     its last child goes). The values below ``low_limit`` (O(n) of them) skip the tree: a bit
     index of their own and their bucket numbers in ``low_bucket``, valid while the value's
@@ -1330,10 +1332,11 @@ cdef class _RemainingIndex:
 
     cdef inline int64_t prefix_extreme(self, int64_t prefix, bint largest, int64_t* bucket) noexcept nogil:
         """The smallest (largest) value of an occupied prefix."""
-        if self.nodes[prefix].mask:
-            bucket[0] = self.tree_descend(prefix, self.depth - 1, largest)
-        else:
-            bucket[0] = self.nodes[prefix].base
+        cdef RadixNode* top = &self.nodes[prefix]
+        if top.base < 0:  # a single value
+            bucket[0] = ~top.base
+            return <int64_t>top.mask
+        bucket[0] = self.tree_descend(prefix, self.depth - 1, largest)
         return self.buckets.of[bucket[0]].value
 
     cdef int64_t sparse_successor(self, int64_t value, int64_t* bucket) noexcept nogil:
@@ -1352,13 +1355,13 @@ cdef class _RemainingIndex:
         top = &self.nodes[prefix]
         if not bits_has(&self.bits, prefix):
             pass
-        elif top.mask:
+        elif top.base >= 0:
             bucket[0] = self.tree_successor(prefix, value & self.low_mask)
             if bucket[0] >= 0:
                 return self.buckets.of[bucket[0]].value
-        elif self.buckets.of[top.base].value >= value:
-            bucket[0] = top.base
-            return self.buckets.of[top.base].value
+        elif <int64_t>top.mask >= value:
+            bucket[0] = ~top.base
+            return <int64_t>top.mask
         prefix = bits_successor(&self.bits, prefix + 1)
         if prefix < 0:
             return -1
@@ -1382,7 +1385,7 @@ cdef class _RemainingIndex:
         if value < self.low_limit:
             bits_clear(&self.low_bits, value)
             return 0
-        if self.nodes[prefix].mask:
+        if self.nodes[prefix].base >= 0:  # a tree (else a single value)
             for level in range(self.found_level, self.depth):
                 if self.child_remove(self.path[level], (low >> (RADIX_BITS * level)) & 63) > 0:
                     return 0
@@ -1409,17 +1412,16 @@ cdef class _RemainingIndex:
             return bucket
         if not bits_has(&self.bits, node):  # an empty prefix: the value alone, in the top node
             bucket = self.bucket_new(value)
-            top.mask = 0
-            top.base = bucket
+            top.mask = <uint64_t>value
+            top.base = ~bucket
             bits_set(&self.bits, node)
             return bucket
-        if not top.mask:
-            bucket = top.base
-            if self.buckets.of[bucket].value == value:
-                return bucket
+        if top.base < 0:
+            if <int64_t>top.mask == value:
+                return ~top.base
             # A second value: the top node becomes a tree's, with the first one as a child.
-            single_low = self.buckets.of[bucket].value & self.low_mask
-            self.node_start(node, (single_low >> (RADIX_BITS * level)) & 63, ~bucket)
+            single_low = <int64_t>top.mask & self.low_mask
+            self.node_start(node, (single_low >> (RADIX_BITS * level)) & 63, top.base)
         while True:
             digit = (low >> (RADIX_BITS * level)) & 63
             if not (self.nodes[node].mask >> digit) & 1:
