@@ -1068,13 +1068,13 @@ cdef class _RemainingIndex:
     two values share the digits above; the top ones, one per prefix, are allocated up front
     and valid while the prefix's bit is set. A digit under which one value lies holds its
     Bucket directly, and a prefix with one value keeps it in the top node (base ~bucket,
-    mask the value itself). Spread out values, the common case at large capacities, so cost no node
-    at all. Nodes are split when a second value arrives, never merged back (a node freed when
-    its last child goes). The values below ``low_limit`` (O(n) of them) skip the tree: a bit
-    index of their own and their bucket numbers in ``low_bucket``, valid while the value's
-    bit is set. Best fit leaves small remnants, ever more of them as the bins fill: 40% of
-    the values that bfd indexes at 2**24 (10k items) lie below n, crowded into the few nodes
-    of the lowest prefixes.
+    mask the value itself). Spread out values, the common case at large capacities, so cost
+    no node at all. Nodes are split when a second value arrives, never merged back (a node
+    freed when its last child goes). The values below ``low_limit`` (O(n) of them) skip the
+    tree: a bit index of their own and their bucket numbers in ``low_bucket``, valid while
+    the value's bit is set. Best fit leaves small remnants, ever more of them as the bins
+    fill: 40% of the values that bfd indexes at 2**24 (10k items) lie below n, crowded into
+    the few nodes of the lowest prefixes.
     Memory: O(n) prefixes and buckets, O(n * depth) nodes and child slots (blocks at most
     twice as large as their content, at least 4), never O(capacity); a query or an update
     visits at most 2 * depth nodes and the bit index.
