@@ -27,7 +27,8 @@ of bin numbers (a pairing heap only for the rare out-of-order arrival).
 
 cimport cython
 from libc.stdint cimport INT16_MAX, INT32_MAX, UINT32_MAX, int16_t, int32_t, int64_t, uint64_t
-from libc.stdlib cimport calloc, free, realloc
+from libc.stdint cimport uint32_t
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset
 from libcpp.unordered_map cimport unordered_map
 from libcpp.utility cimport pair
@@ -383,45 +384,80 @@ cdef void gather_sizes(int64_t* sizes, const int64_t* lengths, const id_t* ids, 
 
 
 cdef enum:
-    SORT_RADIX_BITS = 11  # 2048 counters per pass: 16 KiB, in L1
-    SORT_RADIX_SIZE = 2048
+    # Digits of use_decreasing's radix passes: up to 12 bits (4096 counters a pass, in L1) while
+    # n is small, where fewer passes matter most; 11 bits beyond (2048 streams of writes per
+    # scatter for an n that outgrows the caches). Keys of 32 bits take at most 3 passes.
+    SORT_DIGIT_BITS_SMALL_N = 12
+    SORT_DIGIT_BITS = 11
+    SORT_SMALL_N = 65536
+    SORT_MAX_PASSES = 3
+    SORT_MAX_DIGITS = 4096
 
 
-cdef uint64_t* radix_decreasing(
-    const int64_t* lengths, int64_t n, int64_t capacity, uint64_t* entries, uint64_t* spare
+cdef void radix_decreasing(
+    const int64_t* lengths, int64_t n, int64_t capacity, id_t* ids, int64_t* sizes,
+    uint64_t* spare
 ) noexcept nogil:
-    """The decreasing order when capacity is too large for one counting sort: entries
-    ``(capacity - length) << 32 | id`` (capacity and n at most 2**32), made in id order and
-    sorted by their high half with stable least-significant-digit passes, so that equal
-    lengths stay in ascending id order. Returns the buffer holding the result (``entries``
-    or ``spare``). Passes: the bits of capacity - 1 over 11 (3 for 2**24), each a histogram
-    and a scatter (the comparison sort it replaces took 4x the time of the counting sort).
+    """The decreasing order when capacity is too large for one counting sort (capacity and n
+    at most 2**32): stable least-significant-digit passes over entries
+    ``(capacity - length) << 32 | id``, so that equal lengths keep ascending ids.
+
+    The passes split the key's bits evenly (2 of 12 bits for 2**24 at small n, 3 of 8 at
+    large n). One read of the lengths counts every pass's digits; the first pass makes the
+    entries from the lengths, and the last one writes ``ids`` and ``sizes`` directly. The
+    passes in between go back and forth between ``spare`` and ``sizes`` (used as entries),
+    starting so that the last pass reads ``spare``.
     """
-    cdef int64_t counts[SORT_RADIX_SIZE]
-    cdef int64_t i, digit, running, count
-    cdef int shift, key_bits = 0 if capacity == 1 else msb(<uint64_t>(capacity - 1)) + 1
-    cdef uint64_t* swap
+    cdef uint32_t counts[SORT_MAX_PASSES][SORT_MAX_DIGITS]  # per pass: a count, then a cursor
+    cdef int key_bits = 0 if capacity == 1 else msb(<uint64_t>(capacity - 1)) + 1
+    cdef int most_bits = SORT_DIGIT_BITS_SMALL_N if n <= SORT_SMALL_N else SORT_DIGIT_BITS
+    cdef int passes = max(1, (key_bits + most_bits - 1) // most_bits)
+    cdef int bits = (key_bits + passes - 1) // passes, step, shift
+    cdef int64_t digits = (<int64_t>1) << bits, i, digit, position
+    cdef uint64_t mask = <uint64_t>(digits - 1), key, entry
+    cdef uint32_t running, count
+    cdef uint32_t* cursor
+    cdef const uint64_t* source = NULL
+    cdef uint64_t* target
+    memset(counts, 0, passes * sizeof(counts[0]))
     for i in range(n):
-        entries[i] = (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
-    shift = 32
-    while shift < 32 + key_bits:
-        memset(counts, 0, sizeof(counts))
-        for i in range(n):
-            counts[(entries[i] >> shift) & (SORT_RADIX_SIZE - 1)] += 1
+        key = <uint64_t>(capacity - lengths[i])
+        for step in range(passes):
+            counts[step][(key >> (bits * step)) & mask] += 1
+    for step in range(passes):  # each digit's first slot
         running = 0
-        for digit in range(SORT_RADIX_SIZE):
-            count = counts[digit]
-            counts[digit] = running
+        for digit in range(digits):
+            count = counts[step][digit]
+            counts[step][digit] = running
             running += count
-        for i in range(n):
-            digit = (entries[i] >> shift) & (SORT_RADIX_SIZE - 1)
-            spare[counts[digit]] = entries[i]
-            counts[digit] += 1
-        swap = entries
-        entries = spare
-        spare = swap
-        shift += SORT_RADIX_BITS
-    return entries
+    for step in range(passes - 1):
+        target = spare if (passes - 2 - step) % 2 == 0 else <uint64_t*>sizes
+        shift = 32 + bits * step
+        cursor = counts[step]
+        if source == NULL:
+            for i in range(n):
+                entry = (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
+                digit = (entry >> shift) & mask
+                target[cursor[digit]] = entry
+                cursor[digit] += 1
+        else:
+            for i in range(n):
+                entry = source[i]
+                digit = (entry >> shift) & mask
+                target[cursor[digit]] = entry
+                cursor[digit] += 1
+        source = target
+    cursor = counts[passes - 1]
+    for i in range(n):
+        if source == NULL:  # a single pass
+            entry = (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
+        else:
+            entry = source[i]
+        key = entry >> 32
+        position = cursor[(key >> (bits * (passes - 1))) & mask]
+        cursor[(key >> (bits * (passes - 1))) & mask] += 1
+        ids[position] = <id_t>(entry & UINT32_MAX)
+        sizes[position] = capacity - <int64_t>key
 
 
 cdef class _Work:
@@ -551,18 +587,14 @@ cdef class _Work:
         cdef BlockJob job
         self.set_order_buffers()
         cdef int64_t* sizes = self.own_sizes
-        cdef uint64_t* entries
+        cdef uint64_t* spare
         if not _dense_ok(shards * width, n) and capacity <= UINT32_MAX and n <= UINT32_MAX:
-            entries = radix_decreasing(
-                lengths, n, capacity, <uint64_t*>sizes, <uint64_t*>self.buffer(n)
-            )
+            spare = <uint64_t*>self.buffer(n)
             with nogil:
-                for i in range(n):  # entries may be sizes itself: read before it is written
-                    if self.ids32 != NULL:
-                        self.ids32[i] = <int32_t>(entries[i] & UINT32_MAX)
-                    else:
-                        self.ids[i] = <int64_t>(entries[i] & UINT32_MAX)
-                    sizes[i] = capacity - <int64_t>(entries[i] >> 32)
+                if self.ids32 != NULL:
+                    radix_decreasing(lengths, n, capacity, self.ids32, sizes, spare)
+                else:
+                    radix_decreasing(lengths, n, capacity, self.ids, sizes, spare)
             return 0
         if not _dense_ok(shards * width, n):
             keyed.resize(n)
@@ -796,6 +828,25 @@ cdef struct BitIndex:
     int levels
 
 
+cdef void bits_init(BitIndex* index, vector[vector[uint64_t]]* levels, int64_t values) except *:
+    """An empty index of the values 0..values - 1, its words held by ``levels``."""
+    cdef int64_t words = (values - 1) // 64 + 1
+    cdef int level
+    while True:
+        levels.push_back(vector[uint64_t](words, 0))
+        words = (words + 63) // 64 if words > 1 else 0
+        if words == 0:
+            break
+    index.levels = levels.size()
+    for level in range(index.levels):
+        index.words[level] = deref(levels)[level].data()
+        index.sizes[level] = deref(levels)[level].size()
+
+
+cdef inline bint bits_has(BitIndex* index, int64_t value) noexcept nogil:
+    return (index.words[0][value >> 6] >> (value & 63)) & 1
+
+
 cdef void bits_set(BitIndex* index, int64_t value) noexcept nogil:
     cdef int level
     cdef uint64_t before
@@ -984,11 +1035,17 @@ cdef struct RadixNode:
     # entries[base:base + popcount(mask)]: a block of 2^block_class(popcount(mask)) slots.
     # A child >= 0 is a node of the level below; ~bucket (< 0) is the only value under that
     # digit (a Bucket records its value), always so on level 0.
+    # A top node whose prefix holds a single value has base ~bucket (< 0) and that value as
+    # its mask: compared without a visit to the bucket.
     uint64_t mask
     int64_t base
 
 
 cdef enum:
+    FINE_PREFIXES_MAX = 65536  # (+ 1) sparse prefixes: a bit index of 8 KiB to clear
+    # The sparse index's low values: up to 16n + 4096 of them while their bucket numbers fit
+    # in 256 KiB (beyond, that range would be far slower than the tree at 1M items), else n.
+    LOW_VALUES_CACHED = 65536
     MIN_BLOCK_CLASS = 2  # blocks of 4 slots or more: most nodes never move theirs
 
 
@@ -1019,12 +1076,18 @@ cdef class _RemainingIndex:
 
     Dense (capacity O(n), ``depth`` 0): a bit index over the values 0..capacity and a Bucket
     per value. Otherwise a sparse radix index: the prefixes ``value >> shift`` (a range O(n)
-    wide) in the bit index, and under each prefix a tree of ``depth`` 64-ary levels whose
-    nodes exist only where two values share the digits above (the top ones, one per prefix,
-    are preallocated): a digit under which one value lies holds its Bucket directly, and a
-    prefix with one value keeps its Bucket in the top node (mask 0, base the bucket). Spread
-    out values, the common case at large capacities, so cost no node at all. Nodes are split
-    when a second value arrives, never merged back (a node freed when its last child goes).
+    wide) in the bit index, and under each prefix a tree of ``depth`` levels of up to 64
+    digits (the top level's: ``shift - 6 * (depth - 1)`` bits) whose nodes exist only where
+    two values share the digits above; the top ones, one per prefix, are allocated up front
+    and valid while the prefix's bit is set. A digit under which one value lies holds its
+    Bucket directly, and a prefix with one value keeps it in the top node (base ~bucket,
+    mask the value itself). Spread out values, the common case at large capacities, so cost
+    no node at all. Nodes are split when a second value arrives, never merged back (a node
+    freed when its last child goes). The values below ``low_limit`` (O(n) of them) skip the
+    tree: a bit index of their own and their bucket numbers in ``low_bucket``, valid while
+    the value's bit is set. Best fit leaves small remnants, ever more of them as the bins
+    fill: 40% of the values that bfd indexes at 2**24 (10k items) lie below n, crowded into
+    the few nodes of the lowest prefixes.
     Memory: O(n) prefixes and buckets, O(n * depth) nodes and child slots (blocks at most
     twice as large as their content, at least 4), never O(capacity); a query or an update
     visits at most 2 * depth nodes and the bit index.
@@ -1036,7 +1099,8 @@ cdef class _RemainingIndex:
     cdef Buckets buckets
     cdef vector[vector[uint64_t]] levels
     cdef object per_value, per_bin  # the Buckets' numpy buffers
-    # sparse only: nodes[prefix] is the top node of that prefix's tree (mask 0: empty)
+    # sparse only: nodes[prefix] is the top node of that prefix's tree, valid while the
+    # prefix's bit is set (never initialised: no pass over all prefixes per packing)
     cdef RadixNode* nodes  # malloc'd, grown by realloc (no zero fill, no copy when remapped)
     cdef int64_t* entries  # the nodes' children, in blocks of 2^k slots
     cdef int64_t nodes_used, nodes_size, entries_used, entries_size
@@ -1044,29 +1108,38 @@ cdef class _RemainingIndex:
     cdef int64_t free_node  # linked by base
     cdef int64_t free_bucket  # linked by last
     cdef int64_t unused_bucket
+    cdef int64_t low_limit  # sparse only: the values below it are in low_bits
+    # sparse only: no indexed value exceeds it. Decreasing orders open a bin for each of
+    # their first (longer) items, whose queries it answers at once.
+    cdef int64_t value_bound
+    cdef BitIndex low_bits
+    cdef vector[vector[uint64_t]] low_levels
+    cdef int32_t* low_bucket  # malloc'd; low_bucket[value] is set when its bit is
     # The nodes above the last query's value, from the one whose child it is (found_level)
     # up to the top (depth - 1).
     cdef int64_t path[MAX_DEPTH]
     cdef int found_level
 
     def __cinit__(self, int64_t capacity, int64_t n):
-        cdef int64_t top_values, words, slots, prefix
+        cdef int64_t top_values, slots
         cdef int level = 0
         while not _dense_ok((capacity >> (RADIX_BITS * self.depth)) + 1, n):
             self.depth += 1
         self.shift = RADIX_BITS * self.depth
+        # Sparse: finer prefixes, as long as the tree keeps its depth (its top level then
+        # tells fewer than 64 digits apart) and they stay few and O(n). Spread out values
+        # then rarely share a prefix: no tree at all (bfd at 2**24, 10k items: 0.53 ms with
+        # 4097 prefixes, 0.40 with 65537).
+        while (
+            self.depth > 0
+            and self.shift - 1 > RADIX_BITS * (self.depth - 1)
+            and (capacity >> (self.shift - 1)) <= FINE_PREFIXES_MAX
+            and _dense_ok((capacity >> (self.shift - 1)) + 1, n)
+        ):
+            self.shift -= 1
         self.low_mask = ((<int64_t>1) << self.shift) - 1
         top_values = (capacity >> self.shift) + 1
-        words = (top_values - 1) // 64 + 1
-        while True:
-            self.levels.push_back(vector[uint64_t](words, 0))
-            words = (words + 63) // 64 if words > 1 else 0
-            if words == 0:
-                break
-        self.bits.levels = self.levels.size()
-        for level in range(self.bits.levels):
-            self.bits.words[level] = self.levels[level].data()
-            self.bits.sizes[level] = self.levels[level].size()
+        bits_init(&self.bits, &self.levels, top_values)
         # Dense: a Bucket per value, all empty. Sparse: per bucket number, each set up when
         # taken; a value indexed at any time holds a bin, so n + 1 buckets suffice.
         slots = sizeof(Bucket) // sizeof(int64_t)
@@ -1083,17 +1156,23 @@ cdef class _RemainingIndex:
             self.nodes_used = top_values
             grow(<void**>&self.nodes, &self.nodes_size, top_values + 1024, sizeof(RadixNode))
             grow(<void**>&self.entries, &self.entries_size, 4096, sizeof(int64_t))
-            for prefix in range(top_values):
-                self.nodes[prefix].mask = 0
-                self.nodes[prefix].base = -1  # empty
             for level in range(RADIX_BITS + 1):
                 self.free_blocks[level] = -1
             self.free_node = -1
             self.free_bucket = -1
+            # int32 bucket numbers (n + 1 buckets): no low values beyond 2**31 items.
+            self.low_limit = 0
+            if n < INT32_MAX:
+                self.low_limit = min(capacity, max(n, min(16 * n + 4096, LOW_VALUES_CACHED)))
+            bits_init(&self.low_bits, &self.low_levels, max(self.low_limit, 1))
+            self.low_bucket = <int32_t*>malloc(max(self.low_limit, 1) * sizeof(int32_t))
+            if self.low_bucket == NULL:
+                raise MemoryError()
 
     def __dealloc__(self):
         free(self.nodes)
         free(self.entries)
+        free(self.low_bucket)
 
     cdef release(self):
         """Hand the per-bin (and sparse per-bucket) buffers to the pool; the index is done."""
@@ -1271,33 +1350,49 @@ cdef class _RemainingIndex:
 
     cdef inline int64_t prefix_extreme(self, int64_t prefix, bint largest, int64_t* bucket) noexcept nogil:
         """The smallest (largest) value of an occupied prefix."""
-        if self.nodes[prefix].mask:
-            bucket[0] = self.tree_descend(prefix, self.depth - 1, largest)
-        else:
-            bucket[0] = self.nodes[prefix].base
+        cdef RadixNode* top = &self.nodes[prefix]
+        if top.base < 0:  # a single value
+            bucket[0] = ~top.base
+            return <int64_t>top.mask
+        bucket[0] = self.tree_descend(prefix, self.depth - 1, largest)
         return self.buckets.of[bucket[0]].value
 
     cdef int64_t sparse_successor(self, int64_t value, int64_t* bucket) noexcept nogil:
         """The smallest indexed value >= ``value`` (<= capacity), or -1."""
-        cdef int64_t prefix = value >> self.shift
-        cdef RadixNode* top = &self.nodes[prefix]
-        if top.mask:
+        cdef int64_t prefix, found
+        cdef RadixNode* top
+        if value > self.value_bound:
+            return -1
+        if value < self.low_limit:
+            found = bits_successor(&self.low_bits, value)
+            if found >= 0:
+                bucket[0] = self.low_bucket[found]
+                return found
+            value = self.low_limit  # (the tree holds none below it)
+        prefix = value >> self.shift
+        top = &self.nodes[prefix]
+        if not bits_has(&self.bits, prefix):
+            pass
+        elif top.base >= 0:
             bucket[0] = self.tree_successor(prefix, value & self.low_mask)
             if bucket[0] >= 0:
                 return self.buckets.of[bucket[0]].value
-        elif top.base >= 0 and self.buckets.of[top.base].value >= value:
-            bucket[0] = top.base
-            return self.buckets.of[top.base].value
+        elif <int64_t>top.mask >= value:
+            bucket[0] = ~top.base
+            return <int64_t>top.mask
         prefix = bits_successor(&self.bits, prefix + 1)
         if prefix < 0:
             return -1
         return self.prefix_extreme(prefix, False, bucket)
 
     cdef int64_t sparse_max(self, int64_t* bucket) noexcept nogil:
-        cdef int64_t prefix = bits_max(&self.bits)
-        if prefix < 0:
-            return -1
-        return self.prefix_extreme(prefix, True, bucket)
+        cdef int64_t prefix = bits_max(&self.bits), found
+        if prefix >= 0:
+            return self.prefix_extreme(prefix, True, bucket)
+        found = bits_max(&self.low_bits)
+        if found >= 0:
+            bucket[0] = self.low_bucket[found]
+        return found
 
     cdef int sparse_remove(self, int64_t value, int64_t bucket) except -1 nogil:
         """Drop ``value``, whose bucket emptied, along the path of the query that found it."""
@@ -1305,14 +1400,16 @@ cdef class _RemainingIndex:
         cdef int64_t prefix = value >> self.shift, low = value & self.low_mask
         self.buckets.of[bucket].last = self.free_bucket
         self.free_bucket = bucket
-        if self.nodes[prefix].mask:
+        if value < self.low_limit:
+            bits_clear(&self.low_bits, value)
+            return 0
+        if self.nodes[prefix].base >= 0:  # a tree (else a single value)
             for level in range(self.found_level, self.depth):
                 if self.child_remove(self.path[level], (low >> (RADIX_BITS * level)) & 63) > 0:
                     return 0
                 if level < self.depth - 1:  # a top node stays
                     self.nodes[self.path[level]].base = self.free_node
                     self.free_node = self.path[level]
-        self.nodes[prefix].base = -1  # empty
         bits_clear(&self.bits, prefix)
         return 0
 
@@ -1322,18 +1419,27 @@ cdef class _RemainingIndex:
         cdef int64_t single_low
         cdef int level = self.depth - 1, digit
         cdef RadixNode* top = &self.nodes[node]
-        if not top.mask:
-            bucket = top.base
-            if bucket < 0:  # an empty prefix: the value alone, in the top node
-                bucket = self.bucket_new(value)
-                self.nodes[node].base = bucket
-                bits_set(&self.bits, node)
-                return bucket
-            if self.buckets.of[bucket].value == value:
-                return bucket
+        if value > self.value_bound:
+            self.value_bound = value
+        if value < self.low_limit:
+            if bits_has(&self.low_bits, value):
+                return self.low_bucket[value]
+            bucket = self.bucket_new(value)
+            self.low_bucket[value] = <int32_t>bucket
+            bits_set(&self.low_bits, value)
+            return bucket
+        if not bits_has(&self.bits, node):  # an empty prefix: the value alone, in the top node
+            bucket = self.bucket_new(value)
+            top.mask = <uint64_t>value
+            top.base = ~bucket
+            bits_set(&self.bits, node)
+            return bucket
+        if top.base < 0:
+            if <int64_t>top.mask == value:
+                return ~top.base
             # A second value: the top node becomes a tree's, with the first one as a child.
-            single_low = self.buckets.of[bucket].value & self.low_mask
-            self.node_start(node, (single_low >> (RADIX_BITS * level)) & 63, ~bucket)
+            single_low = <int64_t>top.mask & self.low_mask
+            self.node_start(node, (single_low >> (RADIX_BITS * level)) & 63, top.base)
         while True:
             digit = (low >> (RADIX_BITS * level)) & 63
             if not (self.nodes[node].mask >> digit) & 1:
