@@ -113,6 +113,10 @@ cdef extern from "_run_blocks.h":
     void run_blocks "seqpacker_run_blocks"(
         block_fn fn, void* context, int64_t blocks, int threads
     ) noexcept nogil
+    void* start_beside "seqpacker_start_beside"(block_fn fn, void* context) noexcept nogil
+    void finish_beside "seqpacker_finish_beside"(
+        void* handle, block_fn fn, void* context
+    ) noexcept nogil
 
 NAME = "cython"
 
@@ -354,6 +358,13 @@ cdef void scatter_block(void* context, int64_t b) noexcept nogil:
         scatter_ids(job, b, job.ids)
 
 
+cdef void scatter_every_block(void* context, int64_t unused) noexcept nogil:
+    cdef BlockJob* job = <BlockJob*>context
+    cdef int64_t b
+    for b in range((job.n + job.block - 1) // job.block):
+        scatter_block(context, b)
+
+
 cdef inline void output_ids(BlockJob* job, int64_t b, const id_t* ids) noexcept nogil:
     cdef int64_t p
     for p in range(b * job.block, min(job.n, (b + 1) * job.block)):
@@ -492,6 +503,7 @@ cdef class _Work:
     cdef int64_t* own_sizes  # sizes when this object made them (NULL: the input lengths)
     cdef Placement out
     cdef object bounds  # the output's bounds; out.counts lives in it (see placement)
+    cdef BlockJob sort_job  # the counting sort's, kept for a scatter left to run beside
 
     def __cinit__(
         self, const int64_t[::1] lengths, int64_t shards, int threads, bint in_order=True
@@ -582,7 +594,7 @@ cdef class _Work:
                 gather_sizes(self.own_sizes, self.lengths, self.ids, self.n)
         return 0
 
-    cdef int use_decreasing(self, int64_t capacity) except -1:
+    cdef bint use_decreasing(self, int64_t capacity, bint may_defer_scatter=False) except -1:
         """Ids by length descending, ties by ascending id.
 
         A counting sort when capacity is O(n): per-block histograms, then each block scatters
@@ -590,13 +602,16 @@ cdef class _Work:
         while capacity and n fit 32 bits, and beyond that a comparison sort of (-length, id).
         (Scattering the ids straight into the output instead reads the placement record
         at random: slower, measured.)
+
+        With ``may_defer_scatter``, a counting sort stops before its scatter and returns True:
+        ``sizes`` is ready, the ids are not until ``sort_job`` has run scatter_every_block.
         """
         cdef int64_t n = self.n, width = capacity + 1, shards = self.shards, block = self.block
         cdef const int64_t* lengths = self.lengths
         cdef vector[SortKey] keyed
         cdef int64_t i, s, v, running, count, start
         cdef int64_t* cursors
-        cdef BlockJob job
+        cdef BlockJob* job
         self.set_order_buffers()
         cdef int64_t* sizes = self.own_sizes
         cdef uint64_t* spare
@@ -622,6 +637,7 @@ cdef class _Work:
                     sizes[i] = -keyed[i].first
             return 0
         cursors = self.buffer(shards * width, zeroed=True)
+        job = &self.sort_job
         job.lengths = lengths
         job.n = n
         job.block = block
@@ -630,7 +646,7 @@ cdef class _Work:
         job.ids = self.ids
         job.ids32 = self.ids32
         with nogil:
-            run_blocks(histogram_block, &job, shards, self.threads)
+            run_blocks(histogram_block, job, shards, self.threads)
             # Longer lengths first; within one length, lower blocks (lower ids) first.
             running = 0
             for v in range(capacity, 0, -1):
@@ -641,8 +657,10 @@ cdef class _Work:
                     running = running + count
                 for i in range(start, running):
                     sizes[i] = v
-            run_blocks(scatter_block, &job, shards, self.threads)
-        return 0
+            if may_defer_scatter:
+                return True
+            run_blocks(scatter_block, job, shards, self.threads)
+        return False
 
     cdef release(self):
         """Hand the scratch buffers to the pool for the next call (none is used after)."""
@@ -1823,6 +1841,8 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
     cdef _Work work
     cdef _RemainingIndex index = None
     cdef MffdScratch mffd
+    cdef bint scatter_beside = False
+    cdef void* beside
     if strategy == "nf":
         return pack_nf(lengths, capacity)
     if strategy == "obfdp":
@@ -1832,11 +1852,23 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
     if strategy == "ffs":
         work.use_shuffle(seed, capacity)
     elif strategy in ("ffd", "bfd", "obfd", "obfdp", "mffd"):
-        work.use_decreasing(capacity)
+        scatter_beside = work.use_decreasing(capacity, may_defer_scatter=threads > 1)
     work.begin_placement(sizes_read_in_order=strategy != "mffd")
     if strategy in ("ff", "ffd", "ffs"):
         with nogil:
             first_fit(work.sizes, NULL, n, capacity, &work.out)
+    elif scatter_beside:
+        # obfdp: the ids' scatter runs on a second thread while this one packs (the packing
+        # reads only the sizes); the output needs both.
+        index = _RemainingIndex(capacity, n)
+        with nogil:
+            beside = start_beside(scatter_every_block, &work.sort_job)
+        try:
+            with nogil:
+                fit_by_remaining(work.sizes, n, capacity, worst, index, &work.out)
+        finally:
+            with nogil:
+                finish_beside(beside, scatter_every_block, &work.sort_job)
     elif strategy in ("bf", "wf", "bfd", "obfd", "obfdp"):
         index = _RemainingIndex(capacity, n)
         with nogil:

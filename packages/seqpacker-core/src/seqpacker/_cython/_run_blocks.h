@@ -29,4 +29,18 @@ static void seqpacker_run_blocks(seqpacker_block_fn fn, void *context, int64_t b
     for (auto &thread : pool) thread.join();
 }
 
+/* seqpacker_start_beside / seqpacker_finish_beside: fn(context, 0) on one more thread while
+   the caller does other work; finish waits for it. Where no thread can be started, finish
+   runs fn itself. Between the two, the caller must not touch what fn writes. */
+static void *seqpacker_start_beside(seqpacker_block_fn fn, void *context) {
+    try { return new std::thread(fn, context, (int64_t)0); } catch (...) { return nullptr; }
+}
+
+static void seqpacker_finish_beside(void *handle, seqpacker_block_fn fn, void *context) {
+    if (handle == nullptr) { fn(context, 0); return; }
+    std::thread *beside = static_cast<std::thread *>(handle);
+    beside->join();
+    delete beside;
+}
+
 #endif
