@@ -233,19 +233,24 @@ def scratch_pool_disabled(monkeypatch):
     _memory.scratch.clear()
 
 
-def test_scratch_pool_reuses_the_smallest_fitting_block_and_keeps_at_most_its_limit() -> None:
+def test_scratch_pool_reuses_the_smallest_fitting_block_and_keeps_the_latest() -> None:
     pool = _memory.ScratchPool(keep_bytes=40 << 20, min_bytes=1 << 20)
     assert pool.array(1000, np.int64).base is None  # below min_bytes: numpy's own
     big, small = pool.array(3 << 20, np.int64), pool.array(1 << 20, np.int32)
-    big_block, small_block = big.base, small.base
+    big_block, small_block = big.base, small.base  # 28 and 8 MiB with their slack
     pool.give_back([big, small, np.zeros(10)])  # arrays not from a block are ignored
     again = pool.array(1 << 20, np.int64)  # 8 MiB: more than the small block holds
     assert again.base is big_block and again.nbytes == 8 << 20
     assert pool.array(1 << 19, np.int16).base is small_block
     assert pool.array(1 << 19, np.int16).base is not small_block  # taken: a fresh block
     pool.give_back([again])
-    pool.give_back([pool.array(5 << 20, np.int64)])  # 40 MiB more: over the limit, dropped
     assert pool.array(3 << 20, np.int64).base is big_block
+    pool.give_back([big, small])
+    larger = pool.array(4 << 20, np.int64)  # 32 MiB (36 with slack): no kept block holds it
+    assert larger.base is not big_block
+    pool.give_back([larger])  # 28 + 8 + 36 MiB: the two kept longest go
+    assert pool.array(3 << 20, np.int64).base is larger.base
+    assert pool.array(1 << 18, np.int64).base is not small_block
 
 
 # --------------------------------------------------------------------------- invariants

@@ -83,19 +83,20 @@ class ScratchPool:
         return _carve(raw, nbytes, dtype)
 
     def give_back(self, arrays: list[np.ndarray]) -> None:
-        """Keep the blocks of these arrays (made by ``array``, no longer used) while they fit."""
+        """Keep the blocks of these arrays (made by ``array``, no longer used), dropping the
+        blocks kept longest when all of them exceed ``keep_bytes``: the next call most likely
+        looks like this one (blocks sized for another strategy would only crowd it out)."""
         with self._lock:
-            kept = sum(block.size for block in self._spare)
             for array in arrays:
                 raw = array.base
                 if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8:
                     continue  # a small array, not from a block
                 while raw.base is not None:  # a view of a view: the block itself
                     raw = raw.base
-                if kept + raw.size > self.keep_bytes:
-                    continue
                 self._spare.append(raw)
-                kept += raw.size
+            kept = sum(block.size for block in self._spare)
+            while kept > self.keep_bytes:
+                kept -= self._spare.pop(0).size
 
     def clear(self) -> None:
         with self._lock:
