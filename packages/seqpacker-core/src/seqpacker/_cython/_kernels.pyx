@@ -1857,22 +1857,19 @@ def pack(str strategy, const int64_t[::1] lengths, int64_t capacity, uint64_t se
     if strategy in ("ff", "ffd", "ffs"):
         with nogil:
             first_fit(work.sizes, NULL, n, capacity, &work.out)
-    elif scatter_beside:
-        # obfdp: the ids' scatter runs on a second thread while this one packs (the packing
-        # reads only the sizes); the output needs both.
+    elif strategy in ("bf", "wf", "bfd", "obfd", "obfdp"):
         index = _RemainingIndex(capacity, n)
-        with nogil:
+        if scatter_beside:
+            # obfdp: the ids' scatter runs on a second thread while this one packs (the
+            # packing reads only the sizes); the output needs both.
             beside = start_beside(scatter_every_block, &work.sort_job)
         try:
             with nogil:
                 fit_by_remaining(work.sizes, n, capacity, worst, index, &work.out)
         finally:
-            with nogil:
-                finish_beside(beside, scatter_every_block, &work.sort_job)
-    elif strategy in ("bf", "wf", "bfd", "obfd", "obfdp"):
-        index = _RemainingIndex(capacity, n)
-        with nogil:
-            fit_by_remaining(work.sizes, n, capacity, worst, index, &work.out)
+            if scatter_beside:
+                with nogil:
+                    finish_beside(beside, scatter_every_block, &work.sort_job)
     elif strategy == "mffd":
         mffd.remaining = work.buffer(n)
         mffd.has_b_item = work.buffer(n)
