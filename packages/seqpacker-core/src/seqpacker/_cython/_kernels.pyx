@@ -26,8 +26,9 @@ of bin numbers (a pairing heap only for the rare out-of-order arrival).
 """
 
 cimport cython
-from libc.stdint cimport INT16_MAX, INT32_MAX, UINT32_MAX, int16_t, int32_t, int64_t, uint64_t
-from libc.stdint cimport uint32_t
+from libc.stdint cimport (
+    INT16_MAX, INT32_MAX, UINT32_MAX, int16_t, int32_t, int64_t, uint32_t, uint64_t
+)
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memset
 from libcpp.unordered_map cimport unordered_map
@@ -417,6 +418,11 @@ cdef enum:
     SORT_MAX_DIGITS = 4096
 
 
+cdef inline uint64_t decreasing_entry(const int64_t* lengths, int64_t i, int64_t capacity) noexcept nogil:
+    """Item i's radix-sort entry: its key capacity - length above, its id below."""
+    return (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
+
+
 cdef void radix_decreasing(
     const int64_t* lengths, int64_t n, int64_t capacity, id_t* ids, int64_t* sizes,
     uint64_t* spare
@@ -459,7 +465,7 @@ cdef void radix_decreasing(
         cursor = counts[step]
         if source == NULL:
             for i in range(n):
-                entry = (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
+                entry = decreasing_entry(lengths, i, capacity)
                 digit = (entry >> shift) & mask
                 target[cursor[digit]] = entry
                 cursor[digit] += 1
@@ -472,10 +478,7 @@ cdef void radix_decreasing(
         source = target
     cursor = counts[passes - 1]
     for i in range(n):
-        if source == NULL:  # a single pass
-            entry = (<uint64_t>(capacity - lengths[i]) << 32) | <uint64_t>i
-        else:
-            entry = source[i]
+        entry = decreasing_entry(lengths, i, capacity) if source == NULL else source[i]
         key = entry >> 32
         position = cursor[(key >> (bits * (passes - 1))) & mask]
         cursor[(key >> (bits * (passes - 1))) & mask] += 1
@@ -1401,15 +1404,14 @@ cdef class _RemainingIndex:
             value = self.low_limit  # (the tree holds none below it)
         prefix = value >> self.shift
         top = &self.nodes[prefix]
-        if not bits_has(&self.bits, prefix):
-            pass
-        elif top.base >= 0:
-            bucket[0] = self.tree_successor(prefix, value & self.low_mask)
-            if bucket[0] >= 0:
-                return self.buckets.of[bucket[0]].value
-        elif <int64_t>top.mask >= value:
-            bucket[0] = ~top.base
-            return <int64_t>top.mask
+        if bits_has(&self.bits, prefix):  # the value's own prefix, first
+            if top.base >= 0:
+                bucket[0] = self.tree_successor(prefix, value & self.low_mask)
+                if bucket[0] >= 0:
+                    return self.buckets.of[bucket[0]].value
+            elif <int64_t>top.mask >= value:  # a single value
+                bucket[0] = ~top.base
+                return <int64_t>top.mask
         prefix = bits_successor(&self.bits, prefix + 1)
         if prefix < 0:
             return -1
